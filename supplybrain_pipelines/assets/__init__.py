@@ -1,0 +1,2 @@
+"""Assets, one module per stage: sources (this issue), then ingest, demand, supply, planning,
+monitoring."""

@@ -1,0 +1,47 @@
+"""``supplybrain``: the operator command.
+
+Expected failures (no database, bad input) end with one sentence and exit code 1, no traceback.
+"""
+
+from __future__ import annotations
+
+import click
+
+from supplybrain_pipelines.cli.accounts import accounts
+from supplybrain_pipelines.cli.db import db
+from supplybrain_pipelines.cli.doctor import doctor
+from supplybrain_pipelines.config import ConfigError
+from supplybrain_pipelines.db.migrate import DatabaseUnavailable
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Operate the Maconly Supply Brain pipelines.
+
+    The database is SUPPLYBRAIN_DATABASE_URL, or the embedded local default that `make dev`
+    starts (127.0.0.1:55432) when it is unset.
+    """
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3000, show_default=True, type=int)
+def dev(host: str, port: int) -> None:
+    """Run the local default: PostgreSQL (embedded unless SUPPLYBRAIN_DATABASE_URL is set),
+    migrations, and `dagster dev`. Ctrl-C stops all of it."""
+    from supplybrain_pipelines.devstack.dev import run_dev
+
+    raise SystemExit(run_dev(host=host, port=port))
+
+
+cli.add_command(db)
+cli.add_command(accounts)
+cli.add_command(doctor)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except (DatabaseUnavailable, ConfigError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(1) from None

@@ -1,0 +1,55 @@
+"""Integration accounts (WB, MoySklad) and monitoring alert rules (old backend 0007, 0008).
+
+Tokens are stored as the old backend stored them (plain text) and must never be logged.
+``base_url`` is new: NULL means the vendor's public API; a value points the account at another
+endpoint, e.g. the local sandbox.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from supplybrain_pipelines.db.tables._meta import metadata, pk, timestamp
+
+wb_integration_accounts = sa.Table(
+    "wb_integration_accounts",
+    metadata,
+    pk(),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("supplier_id", sa.String, nullable=True),
+    sa.Column("api_token", sa.String, nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    timestamp("created_at"),
+    timestamp("updated_at"),
+    sa.Column("base_url", sa.Text, nullable=True),
+)
+
+moysklad_integration_accounts = sa.Table(
+    "moysklad_integration_accounts",
+    metadata,
+    pk(),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("account_id", sa.String, nullable=True),
+    sa.Column("api_token", sa.String, nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    timestamp("created_at"),
+    timestamp("updated_at"),
+    sa.Column("base_url", sa.Text, nullable=True),
+)
+
+monitoring_alert_rules = sa.Table(
+    "monitoring_alert_rules",
+    metadata,
+    pk(),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("metric", sa.String, nullable=False),
+    sa.Column("threshold_type", sa.String, nullable=False),
+    sa.Column("threshold_value", sa.Integer, nullable=False),
+    sa.Column("severity", sa.String, nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    timestamp("created_at"),
+    timestamp("updated_at"),
+    sa.CheckConstraint("threshold_type IN ('above', 'below')", name="threshold_type"),
+    sa.CheckConstraint("severity IN ('warning', 'critical')", name="severity"),
+    sa.CheckConstraint("threshold_value >= 0", name="threshold_value_non_negative"),
+)

@@ -1,0 +1,113 @@
+"""``supplybrain dev``: the local default, from an empty folder to the Dagster UI.
+
+1. PostgreSQL: ``SUPPLYBRAIN_DATABASE_URL`` if set, else the embedded server with its data in
+   ``.local/pgdata`` (kept across restarts).
+2. The application and Dagster databases exist, and the migrations are applied.
+3. ``dagster dev`` runs on 127.0.0.1 with DAGSTER_HOME in ``.local/dagster_home``.
+4. Ctrl-C (or SIGTERM) stops ``dagster dev``, every process it started, then the embedded server.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from supplybrain_pipelines.config import (
+    APP_SCHEMA,
+    DEFAULT_DAGSTER_DB,
+    LOCAL_STATE_DIR,
+    PROJECT_ROOT,
+    database_url_from_env,
+    embedded_port,
+    redact,
+)
+from supplybrain_pipelines.db.migrate import upgrade
+from supplybrain_pipelines.devstack.embedded import EmbeddedPostgres, ensure_database
+from supplybrain_pipelines.devstack.environment import dagster_env, prepare_dagster_home
+
+STOP_GRACE_SECONDS = 30
+
+
+def say(message: str) -> None:
+    print(f"supplybrain dev: {message}", flush=True)
+
+
+def stop_process_tree(proc: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> None:
+    """Stop ``proc`` with SIGINT (what Ctrl-C sends), then every descendant that outlived it.
+
+    Descendants are listed before the stop: ``dagster api grpc`` grandchildren are reparented
+    when their parent exits and would otherwise linger for their heartbeat timeout.
+    """
+    try:
+        family = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        family = []
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    survivors = [p for p in family if p.is_running()]
+    for child in survivors:
+        child.terminate()
+    _, still_alive = psutil.wait_procs(survivors, timeout=10)
+    for child in still_alive:
+        child.kill()
+
+
+def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
+    server: EmbeddedPostgres | None = None
+    app_url = database_url_from_env()
+    stopping = False
+
+    def _request_stop(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _request_stop)
+    try:
+        if app_url is None:
+            server = EmbeddedPostgres(LOCAL_STATE_DIR / "pgdata", embedded_port())
+            say(f"starting embedded PostgreSQL (data in {server.data_dir}, "
+                f"port {server.port}) ...")
+            started = time.monotonic()
+            server.start()
+            say(f"PostgreSQL ready in {time.monotonic() - started:.1f}s")
+            app_url = server.url(APP_SCHEMA)
+        else:
+            say(f"using PostgreSQL at {redact(app_url)}")
+        for name in (app_url.database, DEFAULT_DAGSTER_DB):
+            if ensure_database(app_url.set(database="postgres"), name):
+                say(f"created database {name}")
+        applied = upgrade(app_url)
+        say(f"migrations applied: {', '.join(applied)}" if applied
+            else "schema is up to date")
+
+        home = prepare_dagster_home(LOCAL_STATE_DIR / "dagster_home")
+        env = dagster_env(app_url, home)
+        dagster = Path(sys.executable).parent / "dagster"
+        say(f"starting Dagster UI on http://{host}:{port} (Ctrl-C stops everything)")
+        proc = subprocess.Popen(
+            [str(dagster), "dev", "-h", host, "-p", str(port), "-w",
+             str(PROJECT_ROOT / "workspace.yaml")],
+            cwd=PROJECT_ROOT, env=env, start_new_session=True,
+        )
+        try:
+            while proc.poll() is None and not stopping:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        say("stopping Dagster ...")
+        stop_process_tree(proc)
+        return proc.returncode if proc.returncode and proc.returncode > 0 else 0
+    finally:
+        if server is not None and server.started_here:
+            say("stopping embedded PostgreSQL ...")
+            server.stop()

@@ -1,0 +1,41 @@
+"""The environment that Dagster processes (dev server, daemon, code server) are started with."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from supplybrain_pipelines.config import (
+    DATABASE_URL_ENV,
+    DEFAULT_DAGSTER_DB,
+    PROJECT_ROOT,
+    dagster_storage_env,
+    url_to_env,
+)
+
+INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
+
+
+def prepare_dagster_home(home: Path, instance_config: Path = INSTANCE_CONFIG) -> Path:
+    """Make ``home`` a DAGSTER_HOME whose dagster.yaml is the project's (a symlink, so there is
+    one source of truth)."""
+    home.mkdir(parents=True, exist_ok=True)
+    link = home / "dagster.yaml"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(instance_config.resolve())
+    return home
+
+
+def dagster_env(app_url: URL, dagster_home: Path, dagster_db: str = DEFAULT_DAGSTER_DB,
+                base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) plus everything dagster.yaml and the code
+    location read: the app database URL, DAGSTER_PG_* for storage, DAGSTER_HOME."""
+    env = dict(os.environ if base is None else base)
+    env.update(dagster_storage_env(app_url, dagster_db))
+    env[DATABASE_URL_ENV] = url_to_env(app_url)
+    env["DAGSTER_HOME"] = str(dagster_home)
+    env.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    return env

@@ -13,18 +13,20 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import psycopg
 import pytest
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from supplybrain_pipelines.config import database_url_from_env
+from supplybrain_pipelines.config import dagster_storage_env, database_url_from_env
 from supplybrain_pipelines.devstack.embedded import (
     EmbeddedPostgres,
     ensure_database,
     free_port,
     libpq_params,
 )
+from supplybrain_pipelines.devstack.environment import INSTANCE_CONFIG
 
 
 @pytest.fixture(scope="session")
@@ -71,3 +73,34 @@ def make_database(pg_server_url: URL) -> Iterator:
 def empty_db_url(make_database) -> URL:
     """An empty database of its own for this test."""
     return make_database()
+
+
+def write_instance_config(home: Path, max_concurrent_runs: int = 1) -> Path:
+    """A DAGSTER_HOME whose dagster.yaml is the project's, with only the run limit changed if
+    asked (the run-queue test's control case)."""
+    text = INSTANCE_CONFIG.read_text()
+    if max_concurrent_runs != 1:
+        assert text.count("max_concurrent_runs: 1\n") == 1
+        text = text.replace("max_concurrent_runs: 1\n",
+                            f"max_concurrent_runs: {max_concurrent_runs}\n")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(text)
+    return home
+
+
+@pytest.fixture
+def dagster_storage_url(make_database, monkeypatch) -> URL:
+    """A database for Dagster's storage, exported as the DAGSTER_PG_* variables dagster.yaml
+    reads."""
+    url = make_database()
+    for key, value in dagster_storage_env(url, url.database).items():
+        monkeypatch.setenv(key, value)
+    return url
+
+
+@pytest.fixture
+def dagster_instance(dagster_storage_url, tmp_path) -> Iterator[dg.DagsterInstance]:
+    """A real Dagster instance: the project's dagster.yaml on a PostgreSQL database."""
+    instance = dg.DagsterInstance.from_config(str(write_instance_config(tmp_path / "home")))
+    yield instance
+    instance.dispose()

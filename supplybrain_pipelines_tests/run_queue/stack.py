@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL
 
 from supplybrain_pipelines.devstack.dev import stop_process_tree
 from supplybrain_pipelines.devstack.embedded import free_port
-from supplybrain_pipelines.devstack.environment import INSTANCE_CONFIG, dagster_env
+from supplybrain_pipelines.devstack.environment import dagster_env
 
 BIN = Path(sys.executable).parent
 LOCATION = "harness"
@@ -32,18 +32,6 @@ class DagsterStack:
     env: dict[str, str]
     webserver_port: int
     logs: Path
-
-
-def write_instance_config(home: Path, max_concurrent_runs: int) -> Path:
-    """DAGSTER_HOME/dagster.yaml: the project's file, with only the run limit changed if asked."""
-    text = INSTANCE_CONFIG.read_text()
-    if max_concurrent_runs != 1:
-        assert text.count("max_concurrent_runs: 1\n") == 1
-        text = text.replace("max_concurrent_runs: 1\n",
-                            f"max_concurrent_runs: {max_concurrent_runs}\n")
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(text)
-    return home
 
 
 def _wait_until(predicate, timeout: float, what: str, log: Path | None = None) -> None:

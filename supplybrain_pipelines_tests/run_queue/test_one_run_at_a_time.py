@@ -14,11 +14,8 @@ import dagster as dg
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
-from supplybrain_pipelines_tests.run_queue.stack import (
-    LOCATION,
-    dagster_stack,
-    write_instance_config,
-)
+from supplybrain_pipelines_tests.conftest import write_instance_config
+from supplybrain_pipelines_tests.run_queue.stack import LOCATION, dagster_stack
 
 HARNESS = Path(__file__).with_name("harness_definitions.py")
 RUNS = 10

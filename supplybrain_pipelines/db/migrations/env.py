@@ -14,7 +14,7 @@ from supplybrain_pipelines.config import APP_SCHEMA
 config = context.config
 
 
-def _record_applied(ctx, step, heads, run_args) -> None:  # noqa: ARG001 (Alembic's signature)
+def _record_applied(ctx, step, heads, run_args) -> None:
     applied = config.attributes.get("applied_revisions")
     if applied is not None and step.is_upgrade and not step.is_stamp:
         applied.append(step.up_revision_id)

@@ -29,6 +29,16 @@ PRODUCTION_ORDER_FLOAT_SETTINGS = (
 )
 
 
+def _pg_identifier(name: str) -> str:
+    """The name PostgreSQL stores: identifiers are cut to 63 bytes (NAMEDATALEN - 1).
+
+    Two global layer-5 columns of the old backend are longer than that, so its database holds
+    them cut (``..._risk_thres``, ``..._risk_thre``). Their columns here carry the stored name
+    and keep the full name as ``key``: ``table.c.default_production_order_layer5_...``.
+    """
+    return name.encode()[:63].decode()
+
+
 def _int_default(name: str, value: int) -> sa.Column:
     return sa.Column(name, sa.Integer, nullable=False, server_default=sa.text(str(value)))
 
@@ -45,7 +55,12 @@ global_planning_settings = sa.Table(
     # Comma-separated bundle_type ids, sorted (e.g. "3,5").
     sa.Column("default_production_order_assorti_bundle_type_ids", sa.Text, nullable=True),
     *(
-        sa.Column(f"default_production_order_{suffix}", sa.Float, nullable=True)
+        sa.Column(
+            _pg_identifier(f"default_production_order_{suffix}"),
+            sa.Float,
+            key=f"default_production_order_{suffix}",
+            nullable=True,
+        )
         for suffix in PRODUCTION_ORDER_FLOAT_SETTINGS
     ),
 )

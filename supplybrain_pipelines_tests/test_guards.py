@@ -1,0 +1,108 @@
+"""The in-flight guard, on a real PostgreSQL-backed instance with build_schedule_context."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+from dagster._core.remote_origin import (
+    InProcessCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+from supplybrain_pipelines.definitions import defs
+from supplybrain_pipelines.guards import guarded_schedule
+from supplybrain_pipelines.jobs import observe_sources_job
+
+TICK = datetime(2026, 11, 26, 9, 15, tzinfo=UTC)
+
+
+#: The run event that moves a run into each status, as the run worker would report it.
+EVENT_FOR_STATUS = {
+    dg.DagsterRunStatus.QUEUED: dg.DagsterEventType.RUN_ENQUEUED,
+    dg.DagsterRunStatus.STARTING: dg.DagsterEventType.RUN_STARTING,
+    dg.DagsterRunStatus.STARTED: dg.DagsterEventType.RUN_START,
+    dg.DagsterRunStatus.CANCELING: dg.DagsterEventType.RUN_CANCELING,
+    dg.DagsterRunStatus.SUCCESS: dg.DagsterEventType.RUN_SUCCESS,
+    dg.DagsterRunStatus.FAILURE: dg.DagsterEventType.RUN_FAILURE,
+    dg.DagsterRunStatus.CANCELED: dg.DagsterEventType.RUN_CANCELED,
+}
+
+
+def job_origin(job_name: str) -> RemoteJobOrigin:
+    """Where a run of ``job_name`` comes from: this project's code location."""
+    location = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="supplybrain_pipelines.definitions"))
+    return RemoteJobOrigin(RemoteRepositoryOrigin(location, "__repository__"), job_name)
+
+
+def add_run(instance: dg.DagsterInstance, job_name: str, status: dg.DagsterRunStatus) -> str:
+    """Record a run of ``job_name`` in ``status`` in the instance's (PostgreSQL) run storage,
+    moved there by the run event the queue or the run worker would report."""
+    run_id = str(uuid.uuid4())
+    instance.add_run(dg.DagsterRun(job_name=job_name, run_id=run_id,
+                                   status=dg.DagsterRunStatus.NOT_STARTED,
+                                   remote_job_origin=job_origin(job_name)))
+    event = dg.DagsterEvent(EVENT_FOR_STATUS[status].value, job_name=job_name)
+    instance.run_storage.handle_run_event(run_id, event)
+    assert instance.get_run_by_id(run_id).status == status
+    return run_id
+
+
+def evaluate(schedule: dg.ScheduleDefinition, instance: dg.DagsterInstance):
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK)
+    return schedule.evaluate_tick(context)
+
+
+def test_guard_requests_a_run_with_the_tick_as_run_key(dagster_instance):
+    result = evaluate(defs.resolve_schedule_def("observe_sources_every_15m"), dagster_instance)
+    assert [r.run_key for r in result.run_requests] == [TICK.isoformat()]
+    assert not result.skip_message
+
+
+@pytest.mark.parametrize("status", [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTED,
+                                    dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.CANCELING])
+def test_guard_skips_while_its_job_is_in_flight(dagster_instance, status):
+    run_id = add_run(dagster_instance, observe_sources_job.name, status)
+    result = evaluate(defs.resolve_schedule_def("observe_sources_every_15m"), dagster_instance)
+    assert result.run_requests == []
+    assert run_id in result.skip_message
+    assert status.value.lower() in result.skip_message
+
+
+@pytest.mark.parametrize("status", [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
+                                    dg.DagsterRunStatus.CANCELED])
+def test_guard_ignores_finished_runs(dagster_instance, status):
+    add_run(dagster_instance, observe_sources_job.name, status)
+    result = evaluate(defs.resolve_schedule_def("observe_sources_every_15m"), dagster_instance)
+    assert len(result.run_requests) == 1
+
+
+def test_guard_ignores_other_jobs_in_flight(dagster_instance):
+    add_run(dagster_instance, "some_other_job", dg.DagsterRunStatus.QUEUED)
+    result = evaluate(defs.resolve_schedule_def("observe_sources_every_15m"), dagster_instance)
+    assert len(result.run_requests) == 1
+
+
+def test_every_project_schedule_is_guarded(dagster_instance):
+    schedules = list(defs.get_repository_def().schedule_defs)
+    assert schedules, "the project defines no schedule"
+    for schedule in schedules:
+        add_run(dagster_instance, schedule.job_name, dg.DagsterRunStatus.QUEUED)
+        result = evaluate(schedule, dagster_instance)
+        assert result.run_requests == [], f"{schedule.name} is not guarded"
+        assert result.skip_message
+        assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_guarded_schedule_passes_run_config_and_tags(dagster_instance):
+    schedule = guarded_schedule(
+        name="probe", job=observe_sources_job, cron_schedule="0 * * * *", description="probe",
+        tags={"team": "data"}, run_config_fn=lambda ctx: {"ops": {}},
+    )
+    request = evaluate(schedule, dagster_instance).run_requests[0]
+    assert request.tags["team"] == "data"

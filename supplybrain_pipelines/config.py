@@ -26,8 +26,10 @@ DRIVER = "postgresql+psycopg"
 
 #: The repository root (where dagster.yaml and workspace.yaml live) in a source checkout.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-#: Git-ignored state of the local default: embedded PostgreSQL data and DAGSTER_HOME.
-LOCAL_STATE_DIR = PROJECT_ROOT / ".local"
+#: Where the local default keeps its state (embedded PostgreSQL data, DAGSTER_HOME).
+STATE_DIR_ENV = "SUPPLYBRAIN_STATE_DIR"
+#: Git-ignored default state folder of a source checkout.
+LOCAL_STATE_DIR = Path(os.environ.get(STATE_DIR_ENV) or PROJECT_ROOT / ".local").resolve()
 
 
 class ConfigError(RuntimeError):

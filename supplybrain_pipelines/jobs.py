@@ -7,7 +7,7 @@ from supplybrain_pipelines.assets.sources import SOURCE_ASSETS
 
 observe_sources_job = dg.define_asset_job(
     name="observe_sources",
-    selection=dg.AssetSelection.assets(*(asset.key for asset in SOURCE_ASSETS)),
+    selection=dg.AssetSelection.assets(*SOURCE_ASSETS),
     description="Observe the operator-managed tables (integration accounts, alert rules) and "
     "record their data versions.",
 )

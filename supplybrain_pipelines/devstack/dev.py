@@ -97,7 +97,8 @@ def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
         proc = subprocess.Popen(
             [str(dagster), "dev", "-h", host, "-p", str(port), "-w",
              str(PROJECT_ROOT / "workspace.yaml")],
-            cwd=PROJECT_ROOT, env=env, start_new_session=True,
+            # cwd = DAGSTER_HOME: dagster would warn about the repo's dagster.yaml in the cwd.
+            cwd=home, env=env, start_new_session=True,
         )
         try:
             while proc.poll() is None and not stopping:

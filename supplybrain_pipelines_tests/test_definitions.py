@@ -51,7 +51,8 @@ def _cli_env(dagster_storage_url, home: Path) -> dict[str, str]:
 def test_dagster_definitions_validate_passes(dagster_storage_url, tmp_path):
     home = write_instance_config(tmp_path / "home")
     result = subprocess.run(
-        [str(BIN / "dagster"), "definitions", "validate", "-m", "supplybrain_pipelines.definitions"],
+        [str(BIN / "dagster"), "definitions", "validate",
+         "-m", "supplybrain_pipelines.definitions"],
         cwd=home, env=_cli_env(dagster_storage_url, home), capture_output=True, text=True,
         timeout=180,
     )

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
 import socket
 import subprocess
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -122,15 +124,34 @@ class EmbeddedPostgres:
         self.started_here = True
 
     def pid(self) -> int | None:
+        """The postmaster's PID from ``postmaster.pid``, or None when there is none."""
         pid_file = self.data_dir / "postmaster.pid"
-        if not pid_file.exists():
+        try:
+            return int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
             return None
-        return int(pid_file.read_text().splitlines()[0])
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown: open sessions are rolled back)."""
-        if self.is_running():
-            self._pg(_commands.pg_ctl, ["-w", "-t", "60", "-m", "fast", "stop"])
+        """Stop the server (fast shutdown: open sessions are rolled back).
+
+        ``pg_ctl stop`` first; if it cannot act (e.g. it lost access to the data folder), the
+        postmaster is sent SIGINT, PostgreSQL's fast shutdown, by the PID in its PID file.
+        """
+        try:
+            if self.is_running():
+                self._pg(_commands.pg_ctl, ["-w", "-t", "60", "-m", "fast", "stop"])
+            return
+        except subprocess.CalledProcessError:
+            pass
+        pid = self.pid()
+        if pid is None or not psutil.pid_exists(pid):
+            return
+        postmaster = psutil.Process(pid)
+        postmaster.send_signal(signal.SIGINT)
+        try:
+            postmaster.wait(60)
+        except psutil.TimeoutExpired:
+            postmaster.kill()
 
     def ensure_database(self, name: str) -> None:
         ensure_database(self.url(), name)

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -81,11 +83,25 @@ def alive(processes: list[psutil.Process]) -> list[str]:
 
 @pytest.mark.slow
 def test_dev_runs_the_embedded_default_and_ctrl_c_stops_everything(tmp_path):
-    state, pg_port, ui_port = tmp_path / "state", free_port(), free_port()
+    # Not under tmp_path: pytest keeps its base folder 0700, which the server's user can't enter.
+    state = Path(tempfile.mkdtemp(prefix="supplybrain-dev-state-"))
+    pg_port, ui_port = free_port(), free_port()
+    try:
+        cold, warm = _start_stop_twice(state, pg_port, ui_port, tmp_path)
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+    print(f"supplybrain dev: UI ready {cold:.1f}s after start on a new data dir, "
+          f"{warm:.1f}s on restart")
+
+
+def _postmaster(state: Path) -> psutil.Process:
+    return psutil.Process(int((state / "pgdata" / "postmaster.pid").read_text().split()[0]))
+
+
+def _start_stop_twice(state: Path, pg_port: int, ui_port: int, tmp_path: Path):
     proc, cold = start_dev(state, pg_port, ui_port, tmp_path / "dev1.log")
     try:
-        postmaster = psutil.Process(int((state / "pgdata" / "postmaster.pid")
-                                        .read_text().split()[0]))
+        postmaster = _postmaster(state)
         conninfo = f"host=127.0.0.1 port={pg_port} user=postgres"
         with psycopg.connect(f"{conninfo} dbname=supplybrain") as conn:
             assert conn.execute("SELECT count(*) FROM supplybrain.monitoring_alert_rules"
@@ -102,6 +118,7 @@ def test_dev_runs_the_embedded_default_and_ctrl_c_stops_everything(tmp_path):
 
     proc, warm = start_dev(state, pg_port, ui_port, tmp_path / "dev2.log")
     try:
+        postmaster = _postmaster(state)
         with psycopg.connect(f"{conninfo} dbname=supplybrain") as conn:
             names = conn.execute("SELECT name FROM supplybrain.wb_integration_accounts"
                                  ).fetchall()
@@ -110,5 +127,5 @@ def test_dev_runs_the_embedded_default_and_ctrl_c_stops_everything(tmp_path):
     finally:
         family = stop_with_ctrl_c(proc)
     assert alive(family) == []
-    print(f"supplybrain dev: UI ready {cold:.1f}s after start on a new data dir, "
-          f"{warm:.1f}s on restart")
+    assert alive([postmaster]) == []
+    return cold, warm

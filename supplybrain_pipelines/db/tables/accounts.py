@@ -11,31 +11,25 @@ import sqlalchemy as sa
 
 from supplybrain_pipelines.db.tables._meta import metadata, pk, timestamp
 
-wb_integration_accounts = sa.Table(
-    "wb_integration_accounts",
-    metadata,
-    pk(),
-    sa.Column("name", sa.String, nullable=False),
-    sa.Column("supplier_id", sa.String, nullable=True),
-    sa.Column("api_token", sa.String, nullable=False),
-    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
-    timestamp("created_at"),
-    timestamp("updated_at"),
-    sa.Column("base_url", sa.Text, nullable=True),
-)
 
-moysklad_integration_accounts = sa.Table(
-    "moysklad_integration_accounts",
-    metadata,
-    pk(),
-    sa.Column("name", sa.String, nullable=False),
-    sa.Column("account_id", sa.String, nullable=True),
-    sa.Column("api_token", sa.String, nullable=False),
-    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
-    timestamp("created_at"),
-    timestamp("updated_at"),
-    sa.Column("base_url", sa.Text, nullable=True),
-)
+def _account_table(name: str, external_id: str) -> sa.Table:
+    """The old backend's account shape; ``external_id`` is the vendor's own id column."""
+    return sa.Table(
+        name,
+        metadata,
+        pk(),
+        sa.Column("name", sa.String, nullable=False),
+        sa.Column(external_id, sa.String, nullable=True),
+        sa.Column("api_token", sa.String, nullable=False),
+        sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+        timestamp("created_at"),
+        timestamp("updated_at"),
+        sa.Column("base_url", sa.Text, nullable=True),
+    )
+
+
+wb_integration_accounts = _account_table("wb_integration_accounts", "supplier_id")
+moysklad_integration_accounts = _account_table("moysklad_integration_accounts", "account_id")
 
 monitoring_alert_rules = sa.Table(
     "monitoring_alert_rules",

@@ -107,8 +107,9 @@ class PostgresWarehouse(dg.ConfigurableResource):
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            # hide_parameters: a failed statement's error must not carry its values (tokens).
             self._engine = create_engine(normalize_database_url(self.database_url),
-                                         poolclass=NullPool)
+                                         poolclass=NullPool, hide_parameters=True)
         return self._engine
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

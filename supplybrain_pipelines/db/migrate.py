@@ -135,6 +135,12 @@ def alembic_config() -> Config:
     return config
 
 
+def all_revisions() -> list[str]:
+    """Every shipped revision, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
 def head_revision() -> str:
     """The newest revision shipped with this package."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()

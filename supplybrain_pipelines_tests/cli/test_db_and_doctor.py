@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from supplybrain_pipelines.config import DRIVER, dagster_storage_env
-from supplybrain_pipelines.db.migrate import current_revision, head_revision
+from supplybrain_pipelines.db.migrate import all_revisions, current_revision, head_revision
 from supplybrain_pipelines.devstack.embedded import free_port
 from supplybrain_pipelines.devstack.environment import INSTANCE_CONFIG
 from supplybrain_pipelines_tests.fixtures_db import (
@@ -43,7 +43,7 @@ def test_upgrade_applies_the_revisions_then_has_nothing_to_do(empty_db_url):
     env = cli_env(empty_db_url)
     first = supplybrain("db", "upgrade", env=env)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.rstrip().endswith(": applied 0001, 0002")
+    assert first.stdout.rstrip().endswith(": applied " + ", ".join(all_revisions()))
     assert current_revision(empty_db_url) == head_revision()
     assert fetch_all(empty_db_url,
                      "SELECT count(*) FROM supplybrain.monitoring_alert_rules") == [(9,)]
@@ -83,7 +83,7 @@ def test_upgrade_create_databases(pg_server_url):
         assert first.returncode == 0, first.stderr
         lines = first.stdout.splitlines()
         assert lines[:2] == [f"created database {app_db}", f"created database {dagster_db}"]
-        assert lines[2].endswith("applied 0001, 0002")
+        assert lines[2].endswith("applied " + ", ".join(all_revisions()))
         assert database_exists(pg_server_url, app_db)
         assert database_exists(pg_server_url, dagster_db)
         assert current_revision(url) == head_revision()

@@ -18,6 +18,10 @@ from supplybrain_pipelines.db import migrate, tables
 from supplybrain_pipelines.db.seeds import SEED_ALERT_RULES, seed_alert_rules
 from supplybrain_pipelines.devstack.embedded import free_port
 
+#: The shipped revisions, numbered 0001, 0002, … without gaps.
+ALL_REVISIONS = migrate.all_revisions()
+assert [f"{n:04d}" for n in range(1, len(ALL_REVISIONS) + 1)] == ALL_REVISIONS
+
 EXPECTED_RULES = [
     ("Есть критические риски", "risk_critical", "above", 0, "critical", True),
     ("Слишком много warning", "risk_warning", "above", 5, "warning", True),
@@ -108,9 +112,9 @@ def test_upgrade_on_an_empty_database_creates_the_schema_and_every_table(empty_d
 
     applied = migrate.upgrade(empty_db_url)
 
-    assert applied == ["0001", "0002"]
-    assert migrate.head_revision() == "0002"
-    assert migrate.current_revision(empty_db_url) == "0002"
+    assert applied == ALL_REVISIONS
+    assert migrate.head_revision() == ALL_REVISIONS[-1]
+    assert migrate.current_revision(empty_db_url) == ALL_REVISIONS[-1]
     inspector = sa.inspect(_engine(empty_db_url))
     assert APP_SCHEMA in inspector.get_schema_names()
     assert set(inspector.get_table_names(schema=APP_SCHEMA)) == (
@@ -133,7 +137,7 @@ def test_concurrent_upgrades_apply_each_revision_once(empty_db_url):
     for thread in threads:
         thread.join()
 
-    assert sorted(results) == [[], [], ["0001", "0002"]]
+    assert sorted(results) == [[], [], ALL_REVISIONS]
     assert _rules(empty_db_url) == EXPECTED_RULES
 
 
@@ -181,7 +185,7 @@ def test_upgrading_twice_changes_nothing(migrated_db_url):
 
     assert _fingerprint(migrated_db_url) == before
     assert before["counts"]["monitoring_alert_rules"] == 9
-    assert before["versions"] == ["0002"]
+    assert before["versions"] == [ALL_REVISIONS[-1]]
 
 
 def test_seeding_again_inserts_nothing_but_restores_an_edited_default(migrated_db_url):

@@ -15,6 +15,20 @@ from supplybrain_pipelines.db.tables.accounts import (
     moysklad_integration_accounts,
     wb_integration_accounts,
 )
+from supplybrain_pipelines.db.tables.ingest import (
+    ERROR_CLASSES,
+    account_health,
+    ingest_cursors,
+    ms_assortment,
+    ms_customer_orders,
+    ms_order_positions,
+    ms_stocks,
+    quarantine,
+    unmatched_items,
+    wb_orders,
+    wb_sales,
+    wb_stocks,
+)
 from supplybrain_pipelines.db.tables.master import (
     article,
     article_wb_mapping,
@@ -40,8 +54,30 @@ from supplybrain_pipelines.db.tables.planning import (
     production_order_in_flight_defaults,
     production_order_size_weight_settings,
 )
+from supplybrain_pipelines.db.tables.unified import (
+    orders,
+    orders_daily,
+    refresh_watermarks,
+    stock,
+)
 
 __all__ = [
+    "ERROR_CLASSES",
+    "account_health",
+    "ingest_cursors",
+    "ms_assortment",
+    "ms_customer_orders",
+    "ms_order_positions",
+    "ms_stocks",
+    "orders",
+    "orders_daily",
+    "quarantine",
+    "refresh_watermarks",
+    "stock",
+    "unmatched_items",
+    "wb_orders",
+    "wb_sales",
+    "wb_stocks",
     "NAMING_CONVENTION",
     "PRODUCTION_ORDER_FLOAT_SETTINGS",
     "article",

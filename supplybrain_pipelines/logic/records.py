@@ -1,0 +1,247 @@
+"""Validation of marketplace records: each raw record becomes a typed row or a quarantine reason.
+
+One model per endpoint states what a usable record is. :func:`validate_page` splits a page into
+good rows and :class:`Rejected` records (with a reason code and a one-line reason) so that one bad
+record never costs the good ones beside it. Unknown barcodes are not rejected here: a valid order
+for an unmapped barcode is kept and reported as unmatched (see ``assets/ingest``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+
+from supplybrain_pipelines.logic.timeutil import parse_marketplace_time
+
+#: A marketplace time (naive = Moscow), validated and converted to aware UTC.
+UtcTime = Annotated[datetime, BeforeValidator(parse_marketplace_time)]
+NonEmpty = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Barcode = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z-]+$")]
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, strict=False)]
+Count = Annotated[StrictInt, Field(ge=0)]
+#: A non-negative JSON number (int or float), never a string.
+Amount = Annotated[float, Field(ge=0, strict=True)]
+
+
+def _no_strings(value: Any) -> Any:
+    """Prices must be JSON numbers: a string price is a type error, not something to coerce."""
+    if isinstance(value, str | bool):
+        raise ValueError(f"expected a number, got {type(value).__name__}")
+    return value
+
+
+StrictMoney = Annotated[Money, BeforeValidator(_no_strings)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class WbOrder(_Record):
+    """``/api/v1/supplier/orders``: one row is one ordered unit, identified by ``srid``."""
+
+    srid: NonEmpty
+    date: UtcTime
+    last_change: UtcTime = Field(alias="lastChangeDate")
+    last_change_raw: StrictStr = Field(alias="lastChangeDate")
+    barcode: Barcode
+    supplier_article: StrictStr | None = Field(None, alias="supplierArticle")
+    tech_size: StrictStr | None = Field(None, alias="techSize")
+    nm_id: StrictInt | None = Field(None, alias="nmId")
+    warehouse_name: StrictStr | None = Field(None, alias="warehouseName")
+    total_price: StrictMoney = Field(alias="totalPrice")
+    price_with_disc: StrictMoney | None = Field(None, alias="priceWithDisc")
+    finished_price: StrictMoney | None = Field(None, alias="finishedPrice")
+    is_cancel: StrictBool = Field(alias="isCancel")
+    cancel_date: UtcTime | None = Field(None, alias="cancelDate")
+    g_number: StrictStr | None = Field(None, alias="gNumber")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WbOrder:
+        if self.last_change < self.date:
+            raise ValueError("lastChangeDate is before the order date")
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _zero_cancel_date(cls, data: Any) -> Any:
+        # WB sends "0001-01-01T00:00:00" as "no cancellation".
+        if isinstance(data, dict) and str(data.get("cancelDate", "")).startswith("0001-01-01"):
+            data = {**data, "cancelDate": None}
+        return data
+
+
+SALE_KINDS = {"S": "sale", "R": "return", "D": "surcharge", "A": "sale_reversal",
+              "B": "return_reversal"}
+
+
+class WbSale(_Record):
+    """``/api/v1/supplier/sales``: one row is one sale or return of one unit (``saleID``)."""
+
+    sale_id: Annotated[StrictStr, Field(min_length=2, max_length=64, pattern=r"^[SRDAB]")] = (
+        Field(alias="saleID"))
+    srid: NonEmpty
+    date: UtcTime
+    last_change: UtcTime = Field(alias="lastChangeDate")
+    last_change_raw: StrictStr = Field(alias="lastChangeDate")
+    barcode: Barcode
+    warehouse_name: StrictStr | None = Field(None, alias="warehouseName")
+    for_pay: Annotated[Decimal, BeforeValidator(_no_strings)] | None = Field(None, alias="forPay")
+    finished_price: Annotated[Decimal, BeforeValidator(_no_strings)] | None = Field(
+        None, alias="finishedPrice")
+
+    @property
+    def kind(self) -> str:
+        return SALE_KINDS[self.sale_id[0]]
+
+
+class WbStock(_Record):
+    """``/api/v1/supplier/stocks``: stock of one barcode on one WB warehouse, now."""
+
+    last_change: UtcTime = Field(alias="lastChangeDate")
+    last_change_raw: StrictStr = Field(alias="lastChangeDate")
+    warehouse_name: NonEmpty = Field(alias="warehouseName")
+    barcode: Barcode
+    quantity: Count
+    in_way_to_client: Count = Field(0, alias="inWayToClient")
+    in_way_from_client: Count = Field(0, alias="inWayFromClient")
+    quantity_full: Count | None = Field(None, alias="quantityFull")
+
+
+class MsPosition(_Record):
+    id: NonEmpty
+    assortment_id: NonEmpty
+    quantity: Amount
+    price_kopecks: Amount = Field(alias="price")
+
+
+class MsOrder(_Record):
+    """``/entity/customerorder`` with positions expanded: an order of our own channel."""
+
+    id: NonEmpty
+    name: StrictStr | None = None
+    moment: UtcTime
+    updated: UtcTime
+    updated_raw: StrictStr = Field(alias="updated")
+    applicable: StrictBool = True
+    positions: list[MsPosition]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten_positions(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        positions = data.get("positions")
+        rows = positions.get("rows") if isinstance(positions, dict) else None
+        if rows is None:
+            raise ValueError("positions are not expanded (rows missing)")
+        flat = []
+        for row in rows:
+            if not isinstance(row, dict):
+                raise ValueError("a position is not an object")
+            href = ((row.get("assortment") or {}).get("meta") or {}).get("href")
+            assortment_id = href.rstrip("/").rsplit("/", 1)[-1] if isinstance(href, str) else None
+            flat.append({**row, "assortment_id": assortment_id})
+        return {**data, "positions": flat}
+
+
+class MsStock(_Record):
+    """``/report/stock/bystore/current``: stock of one assortment item in one store."""
+
+    assortment_id: NonEmpty = Field(alias="assortmentId")
+    store_id: NonEmpty = Field(alias="storeId")
+    stock: Amount
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record that cannot be used, with why: goes to the quarantine table."""
+
+    record: Any
+    reason_code: str
+    reason: str
+
+
+def _reason_code(error: dict) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "missing_field"
+    if kind.endswith("_type") or kind in {"is_instance_of", "model_type", "dict_type"}:
+        return "wrong_type"
+    if kind in {"greater_than_equal", "greater_than"}:
+        return "negative_value"
+    message = str(error.get("msg", ""))
+    if "date-time" in message:
+        return "bad_date"
+    if "expected a number" in message:
+        return "wrong_type"
+    return "invalid_value"
+
+
+def reject(record: Any, error: ValidationError) -> Rejected:
+    """A :class:`Rejected` from pydantic's first error: a code and a one-line reason."""
+    first = error.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first["loc"]) or "record"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return Rejected(record, _reason_code(first), f"{field}: {message}"[:300])
+
+
+M = TypeVar("M", bound=_Record)
+
+
+def validate_page(records: Iterable[Any], model: type[M],
+                  key: Callable[[M], str] | None = None,
+                  version: Callable[[M], datetime] | None = None
+                  ) -> tuple[list[M], list[Rejected]]:
+    """Split ``records`` into valid rows and rejected ones.
+
+    With ``key`` and ``version``, a page that holds the same key twice keeps the newest version
+    and rejects the others as ``stale_duplicate`` (WB re-emits changed rows).
+    """
+    good: dict[Any, M] = {}
+    ordered: list[M] = []
+    bad: list[Rejected] = []
+    for record in records:
+        if not isinstance(record, dict):
+            bad.append(Rejected(record, "not_an_object",
+                                f"record: expected a JSON object, got {type(record).__name__}"))
+            continue
+        try:
+            row = model.model_validate(record)
+        except ValidationError as error:
+            bad.append(reject(record, error))
+            continue
+        if key is None:
+            ordered.append(row)
+            continue
+        k = key(row)
+        previous = good.get(k)
+        if previous is None:
+            good[k] = row
+        elif version(row) >= version(previous):
+            bad.append(_stale(previous, k))
+            good[k] = row
+        else:
+            bad.append(_stale(row, k))
+    rows = ordered if key is None else list(good.values())
+    return rows, bad
+
+
+def _stale(row: _Record, key: Any) -> Rejected:
+    return Rejected(row.model_dump(mode="json", by_alias=True), "stale_duplicate",
+                    f"{key}: a newer version of this record is in the same page")

@@ -101,3 +101,12 @@ def resolve_database_url() -> URL:
 def url_to_env(url: URL) -> str:
     """The URL as a string for a child process's environment (password included)."""
     return url.render_as_string(hide_password=False)
+
+
+#: Seconds between two WB requests of one account and method (WB: 60; the sandbox: 0).
+WB_MIN_INTERVAL_ENV = "SUPPLYBRAIN_WB_MIN_INTERVAL_SECONDS"
+
+
+def wb_min_interval_seconds() -> float:
+    raw = os.environ.get(WB_MIN_INTERVAL_ENV, "").strip()
+    return float(raw) if raw else 60.0

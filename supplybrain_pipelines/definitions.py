@@ -2,14 +2,19 @@
 
 import dagster as dg
 
+from supplybrain_pipelines.assets.ingest import INGEST_ASSETS
 from supplybrain_pipelines.assets.sources import SOURCE_ASSETS
+from supplybrain_pipelines.assets.unified import orders_and_rollup, stock
 from supplybrain_pipelines.jobs import JOBS
+from supplybrain_pipelines.resources import marketplace_from_env
 from supplybrain_pipelines.resources.warehouse import warehouse_from_env
 from supplybrain_pipelines.schedules import SCHEDULES
+from supplybrain_pipelines.sensors import SENSORS
 
 defs = dg.Definitions(
-    assets=SOURCE_ASSETS,
+    assets=[*SOURCE_ASSETS, *INGEST_ASSETS, orders_and_rollup, stock],
     jobs=JOBS,
     schedules=SCHEDULES,
-    resources={"warehouse": warehouse_from_env()},
+    sensors=SENSORS,
+    resources={"warehouse": warehouse_from_env(), "marketplace": marketplace_from_env()},
 )

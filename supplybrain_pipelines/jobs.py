@@ -3,7 +3,9 @@ starts it."""
 
 import dagster as dg
 
+from supplybrain_pipelines.assets.ingest import INGEST_ASSETS
 from supplybrain_pipelines.assets.sources import SOURCE_ASSETS
+from supplybrain_pipelines.assets.unified import orders_and_rollup, stock
 
 observe_sources_job = dg.define_asset_job(
     name="observe_sources",
@@ -12,4 +14,11 @@ observe_sources_job = dg.define_asset_job(
     "record their data versions.",
 )
 
-JOBS = [observe_sources_job]
+ingest_job = dg.define_asset_job(
+    name="ingest",
+    selection=dg.AssetSelection.assets(*INGEST_ASSETS, orders_and_rollup, stock),
+    description="Pull orders and stock of every active WB and MoySklad account, then refresh "
+    "the unified orders, their daily rollup and stock.",
+)
+
+JOBS = [observe_sources_job, ingest_job]

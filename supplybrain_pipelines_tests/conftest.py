@@ -20,6 +20,7 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 
 from supplybrain_pipelines.config import dagster_storage_env, database_url_from_env
+from supplybrain_pipelines.db.migrate import upgrade
 from supplybrain_pipelines.devstack.embedded import (
     EmbeddedPostgres,
     ensure_database,
@@ -67,6 +68,14 @@ def make_database(pg_server_url: URL) -> Iterator:
     yield _make
     for name in created:
         _drop_database(pg_server_url, name)
+
+
+@pytest.fixture
+def migrated_db_url(make_database) -> URL:
+    """A fresh database of its own, migrated to head (with the seed alert rules)."""
+    url = make_database()
+    upgrade(url)
+    return url
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Shared helpers for tests on a migrated application database.
 
-A test module gets the ``migrated_db_url`` fixture by importing ``migrated_db_url_fixture`` from
-here (pytest registers it under its ``name``); the helpers are plain functions.
+The ``migrated_db_url`` fixture itself lives in ``conftest.py``; these are plain functions.
 """
 
 from __future__ import annotations
@@ -11,26 +10,16 @@ import sys
 from pathlib import Path
 
 import psycopg
-import pytest
 import sqlalchemy as sa
 from psycopg import sql
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
 from supplybrain_pipelines.config import DATABASE_URL_ENV
-from supplybrain_pipelines.db.migrate import upgrade
 from supplybrain_pipelines.devstack.embedded import libpq_params
 
 #: The console script that ``uv sync`` installs beside the interpreter.
 SUPPLYBRAIN = Path(sys.executable).parent / "supplybrain"
-
-
-@pytest.fixture(name="migrated_db_url")
-def migrated_db_url_fixture(make_database) -> URL:
-    """A fresh database of its own, migrated to head (with the seed alert rules)."""
-    url = make_database()
-    upgrade(url)
-    return url
 
 
 def url_text(url: URL) -> str:

@@ -245,3 +245,41 @@ def validate_page(records: Iterable[Any], model: type[M],
 def _stale(row: _Record, key: Any) -> Rejected:
     return Rejected(row.model_dump(mode="json", by_alias=True), "stale_duplicate",
                     f"{key}: a newer version of this record is in the same page")
+
+
+#: MoySklad characteristic names that carry a colour or a size.
+CHARACTERISTIC_ROLES = {"цвет": "color", "color": "color", "colour": "color",
+                        "размер": "size", "size": "size"}
+
+
+class MsAssortmentItem(_Record):
+    """``/entity/assortment``: a product or a variant (colour × size) with its barcodes."""
+
+    id: NonEmpty
+    kind: StrictStr
+    name: StrictStr | None = None
+    code: StrictStr | None = None
+    article: StrictStr | None = None
+    barcodes: list[StrictStr] = []
+    characteristics: dict[str, StrictStr] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        kind = ((data.get("meta") or {}).get("type")) if isinstance(data.get("meta"), dict) \
+            else None
+        barcodes = []
+        for entry in data.get("barcodes") or []:
+            if not isinstance(entry, dict):
+                raise ValueError("a barcode entry is not an object")
+            barcodes += list(entry.values())
+        roles = {}
+        for item in data.get("characteristics") or []:
+            if not isinstance(item, dict):
+                raise ValueError("a characteristic is not an object")
+            role = CHARACTERISTIC_ROLES.get(str(item.get("name", "")).strip().lower())
+            if role:
+                roles[role] = item.get("value")
+        return {**data, "kind": kind, "barcodes": barcodes, "characteristics": roles}

@@ -11,7 +11,6 @@ from supplybrain_pipelines.config import DATABASE_URL_ENV
 from supplybrain_pipelines.definitions import defs
 from supplybrain_pipelines_tests.fixtures_db import (
     execute,
-    migrated_db_url_fixture,  # noqa: F401
     url_text,
 )
 

@@ -18,7 +18,6 @@ from supplybrain_pipelines_tests.fixtures_db import (
     SUPPLYBRAIN,
     cli_env,
     fetch_all,
-    migrated_db_url_fixture,  # noqa: F401
 )
 
 

@@ -22,7 +22,6 @@ from supplybrain_pipelines_tests.fixtures_db import (
     database_exists,
     drop_database,
     fetch_all,
-    migrated_db_url_fixture,  # noqa: F401
 )
 
 PASSWORD = "s3cr3t-Pa55word-for-tests"

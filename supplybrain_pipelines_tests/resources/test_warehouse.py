@@ -20,7 +20,6 @@ from supplybrain_pipelines.resources.warehouse import (
 from supplybrain_pipelines_tests.fixtures_db import (
     execute,
     fetch_all,
-    migrated_db_url_fixture,  # noqa: F401
     url_text,
 )
 

@@ -1,0 +1,123 @@
+"""What every ingestion asset shares: its config, the per-account loop with fault isolation, and
+the Dagster metadata it reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+from sqlalchemy import Connection, Table, func, select
+
+from supplybrain_pipelines.assets.ingest.state import active_accounts, record_health
+from supplybrain_pipelines.logic.records import Rejected
+from supplybrain_pipelines.resources.marketplace import Account, ApiError
+from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
+
+GROUP = "ingest"
+OWNERS = ["team:supplybrain-data"]
+#: WB re-emits changed rows and refreshes every 30 minutes: re-read this much before the cursor.
+CURSOR_OVERLAP = timedelta(minutes=30)
+
+
+class IngestConfig(dg.Config):
+    """Run config of every ingestion asset."""
+
+    account_ids: list[int] | None = None
+    """Only these accounts (default: every active one). The backfill sensor sets it."""
+    backfill_days: int = 90
+    """How far back an account without a cursor starts."""
+    max_pages: int | None = None
+    """Stop an account after this many pages (the next run goes on from the cursor)."""
+
+
+def start_time(cursor_at: datetime | None, config: IngestConfig) -> datetime:
+    """Where an incremental read starts: the cursor less the overlap, but never before the
+    backfill horizon (WB keeps 90 days; a re-activated account picks up from there)."""
+    horizon = datetime.now(UTC) - timedelta(days=config.backfill_days)
+    if cursor_at is None:
+        return horizon
+    return max(cursor_at - CURSOR_OVERLAP, horizon)
+
+
+@dataclass
+class Outcome:
+    """What one account contributed to a materialization."""
+
+    account: Account
+    pages: int = 0
+    inserted: int = 0
+    updated: int = 0
+    quarantined: int = 0
+    unmatched: int = 0
+    skipped: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def for_each_account(context: dg.AssetExecutionContext, warehouse: PostgresWarehouse,
+                     config: IngestConfig, kind: str, endpoint: str,
+                     work: Callable[[Account, Outcome], None]) -> list[Outcome]:
+    """Run ``work`` per active account. An API failure takes only that account out of this run;
+    it is recorded in ``account_health`` and the others go on."""
+    with warehouse.transaction() as conn:
+        accounts = active_accounts(conn, kind, config.account_ids)
+    outcomes = []
+    for account in accounts:
+        outcome = Outcome(account)
+        try:
+            work(account, outcome)
+        except ApiError as error:
+            outcome.skipped = str(error.error_class)
+            context.log.warning(f"{kind} account {account.id} skipped for {endpoint}: {error}")
+            with warehouse.transaction() as conn:
+                record_health(conn, account, endpoint, error)
+        else:
+            with warehouse.transaction() as conn:
+                record_health(conn, account, endpoint)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def drop_stale(conn: Connection, table: Table, key: str, rows: list, version: str = "last_change"
+               ) -> tuple[list, list[Rejected]]:
+    """Rows older than the stored version of the same key are rejected as stale duplicates."""
+    if not rows:
+        return rows, []
+    keys = [getattr(r, key) for r in rows]
+    stored = dict(conn.execute(select(table.c[key], table.c.last_change_at).where(
+        table.c[key].in_(keys))).all())
+    keep, stale = [], []
+    for row in rows:
+        known = stored.get(getattr(row, key))
+        if known is not None and getattr(row, version) < known:
+            stale.append(Rejected(row.model_dump(mode="json", by_alias=True), "stale_duplicate",
+                                  f"{key}: the stored record changed later ({known.isoformat()})"))
+        else:
+            keep.append(row)
+    return keep, stale
+
+
+def materialize_result(warehouse: PostgresWarehouse, tables: list[Table],
+                       outcomes: list[Outcome]) -> dg.MaterializeResult:
+    """Row count and schema of the asset's main table, and a per-account markdown summary."""
+    main = tables[0]
+    with warehouse.transaction() as conn:
+        count = conn.execute(select(func.count()).select_from(main)).scalar_one()
+    lines = ["| account | pages | inserted | updated | quarantined | unmatched | skipped |",
+             "|---|---|---|---|---|---|---|"]
+    for o in outcomes:
+        lines.append(f"| {o.account.kind} {o.account.id} ({o.account.name}) | {o.pages} | "
+                     f"{o.inserted} | {o.updated} | {o.quarantined} | {o.unmatched} | "
+                     f"{o.skipped or '-'} |")
+    schema = dg.TableSchema(columns=[dg.TableColumn(c.name, str(c.type)) for c in main.columns])
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": count,
+        "dagster/column_schema": schema,
+        "dagster/table_name": main.fullname,
+        "inserted": sum(o.inserted for o in outcomes),
+        "updated": sum(o.updated for o in outcomes),
+        "quarantined": sum(o.quarantined for o in outcomes),
+        "accounts_skipped": sum(1 for o in outcomes if o.skipped),
+        "summary": dg.MetadataValue.md("\n".join(lines) if outcomes else "no active accounts"),
+    })

@@ -1,0 +1,173 @@
+"""MoySklad ingestion: the assortment (mapped to SKU units), customer orders with positions
+(incremental by ``updated``), and current stock by store, per account.
+
+Assortment items map to SKU units by barcode first (a single-piece barcode in
+``article_wb_mapping``), then by article code + colour and size characteristics; what matches
+nothing is listed in ``unmatched_items``.
+"""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from psycopg.types.json import Jsonb
+from sqlalchemy import bindparam, delete, select, text
+
+from supplybrain_pipelines.assets.ingest._run import (
+    GROUP,
+    OWNERS,
+    IngestConfig,
+    Outcome,
+    for_each_account,
+    materialize_result,
+    start_time,
+)
+from supplybrain_pipelines.assets.ingest.state import (
+    advance_cursor,
+    note_unmatched,
+    quarantine,
+    read_cursor,
+)
+from supplybrain_pipelines.db import tables as t
+from supplybrain_pipelines.logic.records import MsAssortmentItem, MsOrder, MsStock, validate_page
+from supplybrain_pipelines.logic.timeutil import moysklad_query_time
+from supplybrain_pipelines.resources.marketplace import Account, MarketplaceApi
+from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert
+
+ASSET = dict(group_name=GROUP, owners=OWNERS, kinds={"postgres", "python"},
+             deps=["moysklad_integration_accounts"], code_version="1")
+
+#: Barcode first, then article code + colour + size; only variants are SKU units.
+MAP_ASSORTMENT = text("""
+UPDATE supplybrain.ms_assortment AS a
+SET sku_unit_id = m.sku_unit_id, matched_by = m.how
+FROM (
+    SELECT a.id, COALESCE(bc.id, ch.id) AS sku_unit_id,
+           CASE WHEN bc.id IS NOT NULL THEN 'barcode'
+                WHEN ch.id IS NOT NULL THEN 'article_characteristics' END AS how
+    FROM supplybrain.ms_assortment a
+    LEFT JOIN LATERAL (
+        SELECT su.id FROM supplybrain.article_wb_mapping w
+        JOIN supplybrain.sku_unit su ON su.article_id = w.article_id
+             AND su.color_id = w.color_id AND su.size_id = w.size_id
+        WHERE w.bundle_type_id IS NULL AND w.wb_sku = ANY (a.barcodes)
+        ORDER BY su.id LIMIT 1) bc ON true
+    LEFT JOIN LATERAL (
+        SELECT su.id FROM supplybrain.sku_unit su
+        JOIN supplybrain.article ar ON ar.id = su.article_id
+        JOIN supplybrain.color c ON c.id = su.color_id
+        JOIN supplybrain.size s ON s.id = su.size_id
+        WHERE ar.code = COALESCE(a.article, a.code)
+          AND c.inner_code = a.characteristics ->> 'color'
+          AND s.label = a.characteristics ->> 'size'
+        ORDER BY su.id LIMIT 1) ch ON true
+    WHERE a.account_id = :account_id AND a.kind = 'variant'
+) AS m
+WHERE a.id = m.id AND (a.sku_unit_id, a.matched_by) IS DISTINCT FROM (m.sku_unit_id, m.how)
+""")
+
+
+@dg.asset(description="MoySklad assortment (products and size/colour variants with barcodes), "
+          "mapped to SKU units by barcode, then by article code and characteristics.", **ASSET)
+def moysklad_assortment(context: dg.AssetExecutionContext, config: IngestConfig,
+                        warehouse: PostgresWarehouse, marketplace: MarketplaceApi
+                        ) -> dg.MaterializeResult:
+    columns = ("id", "account_id", "kind", "name", "code", "article", "barcodes",
+               "characteristics")
+
+    def work(account: Account, outcome: Outcome) -> None:
+        client = marketplace.moysklad(account, logger=context.log)
+        for page in client.assortment():
+            rows, rejected = validate_page(page, MsAssortmentItem)
+            with warehouse.transaction() as conn:
+                written = bulk_upsert(conn, t.ms_assortment, columns, [
+                    (r.id, account.id, r.kind, r.name, r.code, r.article, r.barcodes,
+                     Jsonb(r.characteristics)) for r in rows], ["id"])
+                outcome.quarantined += quarantine(conn, account, "moysklad/assortment",
+                                                  rejected, context.run_id)
+            outcome.pages += 1
+            outcome.inserted += written.inserted
+            outcome.updated += written.updated
+        with warehouse.transaction() as conn:
+            conn.execute(MAP_ASSORTMENT, {"account_id": account.id})
+            a = t.ms_assortment.c
+            unmatched = {row.id: f"MoySklad variant {row.article or row.code or ''} "
+                         f"{dict(row.characteristics)} matches no SKU unit"
+                         for row in conn.execute(select(a.id, a.article, a.code,
+                                                        a.characteristics).where(
+                             a.account_id == account.id, a.kind == "variant",
+                             a.sku_unit_id.is_(None)))}
+            note_unmatched(conn, "moysklad", account, unmatched)
+        outcome.unmatched = len(unmatched)
+
+    outcomes = for_each_account(context, warehouse, config, "moysklad", "assortment", work)
+    return materialize_result(warehouse, [t.ms_assortment], outcomes)
+
+
+@dg.asset(description="MoySklad customer orders (own channel) with their positions, read "
+          "incrementally per account by `updated`; positions are replaced with the order.",
+          **ASSET)
+def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestConfig,
+                             warehouse: PostgresWarehouse, marketplace: MarketplaceApi
+                             ) -> dg.MaterializeResult:
+    order_columns = ("id", "account_id", "name", "moment_at", "updated_at_source", "applicable")
+    position_columns = ("id", "order_id", "assortment_id", "quantity", "price")
+
+    def work(account: Account, outcome: Outcome) -> None:
+        with warehouse.transaction() as conn:
+            cursor_at = read_cursor(conn, account, "customerorder")
+        start = start_time(cursor_at, config)
+        client = marketplace.moysklad(account, logger=context.log)
+        for page in client.customer_orders(moysklad_query_time(start)):
+            rows, rejected = validate_page(page, MsOrder, key=lambda r: r.id,
+                                           version=lambda r: r.updated)
+            with warehouse.transaction() as conn:
+                written = bulk_upsert(conn, t.ms_customer_orders, order_columns, [
+                    (r.id, account.id, r.name, r.moment, r.updated, r.applicable)
+                    for r in rows], ["id"])
+                order_ids = [r.id for r in rows]
+                conn.execute(delete(t.ms_order_positions).where(
+                    t.ms_order_positions.c.order_id.in_(bindparam("ids", expanding=True))),
+                    {"ids": order_ids})
+                bulk_upsert(conn, t.ms_order_positions, position_columns, [
+                    (p.id, r.id, p.assortment_id, p.quantity, round(p.price_kopecks / 100, 2))
+                    for r in rows for p in r.positions], ["id"])
+                outcome.quarantined += quarantine(conn, account, "moysklad/customerorder",
+                                                  rejected, context.run_id)
+                if rows:
+                    newest = max(rows, key=lambda r: r.updated)
+                    advance_cursor(conn, account, "customerorder", newest.updated_raw,
+                                   newest.updated)
+            outcome.pages += 1
+            outcome.inserted += written.inserted
+            outcome.updated += written.updated
+            context.log.info(f"moysklad customerorder account {account.id}: page "
+                             f"{outcome.pages}: {len(rows)} orders, {len(rejected)} quarantined")
+
+    outcomes = for_each_account(context, warehouse, config, "moysklad", "customerorder", work)
+    return materialize_result(warehouse, [t.ms_customer_orders, t.ms_order_positions], outcomes)
+
+
+@dg.asset(description="Current MoySklad stock per account, store and assortment item "
+          "(/report/stock/bystore/current), replaced as a snapshot each run.", **ASSET)
+def moysklad_stock(context: dg.AssetExecutionContext, config: IngestConfig,
+                   warehouse: PostgresWarehouse, marketplace: MarketplaceApi
+                   ) -> dg.MaterializeResult:
+    def work(account: Account, outcome: Outcome) -> None:
+        records = marketplace.moysklad(account, logger=context.log).stock_by_store_current()
+        rows, rejected = validate_page(records, MsStock,
+                                       key=lambda r: (r.store_id, r.assortment_id),
+                                       version=lambda r: 0)
+        as_of = datetime.now(UTC)
+        with warehouse.transaction() as conn:
+            conn.execute(delete(t.ms_stocks).where(t.ms_stocks.c.account_id == account.id))
+            written = bulk_upsert(conn, t.ms_stocks, ("account_id", "store_id", "assortment_id",
+                                                      "stock", "as_of"),
+                                  [(account.id, r.store_id, r.assortment_id, r.stock, as_of)
+                                   for r in rows], ["account_id", "store_id", "assortment_id"])
+            outcome.quarantined += quarantine(conn, account, "moysklad/stock", rejected,
+                                              context.run_id)
+        outcome.pages = 1
+        outcome.inserted = written.inserted
+
+    outcomes = for_each_account(context, warehouse, config, "moysklad", "stock", work)
+    return materialize_result(warehouse, [t.ms_stocks], outcomes)

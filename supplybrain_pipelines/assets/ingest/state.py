@@ -1,0 +1,95 @@
+"""Per-account ingestion state: active accounts, cursors, health, quarantine and unmatched items.
+
+Every function takes the caller's connection, so a page's rows, its quarantined records and the
+cursor move commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from supplybrain_pipelines.db import tables as t
+from supplybrain_pipelines.logic.records import Rejected
+from supplybrain_pipelines.logic.secrets import jwt_expiry, strip_secrets
+from supplybrain_pipelines.resources.marketplace import Account, ApiError
+
+ACCOUNT_TABLES = {"wb": t.wb_integration_accounts, "moysklad": t.moysklad_integration_accounts}
+
+
+def active_accounts(conn: Connection, kind: str, only: Iterable[int] | None = None
+                    ) -> list[Account]:
+    table = ACCOUNT_TABLES[kind]
+    query = select(table.c.id, table.c.name, table.c.api_token, table.c.base_url).where(
+        table.c.is_active).order_by(table.c.id)
+    if only is not None:
+        query = query.where(table.c.id.in_(list(only)))
+    return [Account(kind=kind, id=row.id, name=row.name, token=row.api_token,
+                    base_url=row.base_url) for row in conn.execute(query)]
+
+
+def read_cursor(conn: Connection, account: Account, endpoint: str) -> datetime | None:
+    c = t.ingest_cursors.c
+    return conn.execute(select(c.cursor_at).where(
+        c.account_kind == account.kind, c.account_id == account.id, c.endpoint == endpoint)
+    ).scalar_one_or_none()
+
+
+def advance_cursor(conn: Connection, account: Account, endpoint: str, raw: str,
+                   at: datetime) -> None:
+    """Move the cursor forward to ``at`` (never back)."""
+    stmt = insert(t.ingest_cursors).values(account_kind=account.kind, account_id=account.id,
+                                           endpoint=endpoint, cursor_raw=raw, cursor_at=at)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["account_kind", "account_id", "endpoint"],
+        set_={"cursor_raw": raw, "cursor_at": at, "updated_at": func.now()},
+        where=t.ingest_cursors.c.cursor_at < stmt.excluded.cursor_at,
+    ))
+
+
+def quarantine(conn: Connection, account: Account, endpoint: str,
+               rejected: Iterable[Rejected], run_id: str | None) -> int:
+    rows = [{"account_kind": account.kind, "account_id": account.id, "endpoint": endpoint,
+             "reason_code": r.reason_code, "reason": r.reason, "run_id": run_id,
+             "record": strip_secrets(r.record, (account.token,))} for r in rejected]
+    if rows:
+        conn.execute(insert(t.quarantine), rows)
+    return len(rows)
+
+
+def note_unmatched(conn: Connection, source: str, account: Account,
+                   items: dict[str, str]) -> None:
+    """Record ``item_key → detail`` as unmatched (first and last seen)."""
+    if not items:
+        return
+    stmt = insert(t.unmatched_items).values([
+        {"source": source, "account_id": account.id, "item_key": key, "detail": detail}
+        for key, detail in items.items()])
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["source", "account_id", "item_key"],
+        set_={"last_seen_at": func.now(), "detail": stmt.excluded.detail}))
+
+
+def record_health(conn: Connection, account: Account, endpoint: str,
+                  error: ApiError | None = None) -> None:
+    """One attempt of ``endpoint`` for ``account``: success resets the failure count."""
+    now = datetime.now(UTC)
+    expires = jwt_expiry(account.token)
+    days_left = None if expires is None else int((expires - now).total_seconds() // 86400)
+    h = t.account_health
+    values = {"account_kind": account.kind, "account_id": account.id, "endpoint": endpoint,
+              "token_expires_at": expires, "token_days_left": days_left,
+              "last_attempt_at": now}
+    if error is None:
+        values |= {"last_success_at": now, "consecutive_failures": 0}
+        update = {**values}
+    else:
+        values |= {"consecutive_failures": 1, "last_error_class": str(error.error_class),
+                   "last_error_at": now, "last_error": str(error)[:500]}
+        update = {**values, "consecutive_failures": h.c.consecutive_failures + 1}
+    stmt = insert(h).values(values)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["account_kind", "account_id", "endpoint"], set_=update))

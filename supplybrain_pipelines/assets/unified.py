@@ -1,0 +1,186 @@
+"""Unified facts: ``orders`` (every channel, mapped to SKU units or bundles), its daily rollup
+``orders_daily``, and current ``stock``. Set-based SQL; each asset owns the tables it names.
+
+``orders`` is refreshed incrementally: raw rows stamped (``ingested_at``) since the last
+refresh, plus rows that were unmatched and may map now. ``orders_daily`` is recomputed only for
+the days those rows touch, in the same transaction, so the two never disagree.
+"""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from sqlalchemy import func, select, text
+
+from supplybrain_pipelines.db import tables as t
+from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
+
+GROUP = "ingest"
+OWNERS = ["team:supplybrain-data"]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+UPSERT_ORDERS = """
+INSERT INTO supplybrain.orders AS o (channel, account_id, order_id, ordered_at, item_key,
+    barcode, article_id, bundle_type_id, color_id, size_id, sku_unit_id, quantity, price,
+    is_cancelled, cancelled_at, last_change_at)
+{select}
+ON CONFLICT (channel, account_id, order_id) DO UPDATE SET
+    ordered_at = EXCLUDED.ordered_at, item_key = EXCLUDED.item_key, barcode = EXCLUDED.barcode,
+    article_id = EXCLUDED.article_id, bundle_type_id = EXCLUDED.bundle_type_id,
+    color_id = EXCLUDED.color_id, size_id = EXCLUDED.size_id,
+    sku_unit_id = EXCLUDED.sku_unit_id, quantity = EXCLUDED.quantity, price = EXCLUDED.price,
+    is_cancelled = EXCLUDED.is_cancelled, cancelled_at = EXCLUDED.cancelled_at,
+    last_change_at = EXCLUDED.last_change_at
+WHERE (o.ordered_at, o.item_key, o.article_id, o.bundle_type_id, o.color_id, o.size_id,
+       o.sku_unit_id, o.quantity, o.price, o.is_cancelled, o.cancelled_at, o.last_change_at)
+      IS DISTINCT FROM
+      (EXCLUDED.ordered_at, EXCLUDED.item_key, EXCLUDED.article_id, EXCLUDED.bundle_type_id,
+       EXCLUDED.color_id, EXCLUDED.size_id, EXCLUDED.sku_unit_id, EXCLUDED.quantity,
+       EXCLUDED.price, EXCLUDED.is_cancelled, EXCLUDED.cancelled_at, EXCLUDED.last_change_at)
+RETURNING (o.ordered_at AT TIME ZONE 'UTC')::date AS day
+"""
+
+#: One WB order row is one unit. A barcode maps to an article's bundle type in a size, or to a
+#: single piece (colour set, bundle type NULL), which is a SKU unit.
+WB_ORDERS = """
+SELECT DISTINCT ON (w.srid) 'wb', w.account_id, w.srid, w.ordered_at, w.barcode, w.barcode,
+       m.article_id, m.bundle_type_id, m.color_id, m.size_id, su.id, 1, w.price_with_disc,
+       w.is_cancel, w.cancelled_at, w.last_change_at
+FROM supplybrain.wb_orders w
+LEFT JOIN supplybrain.article_wb_mapping m ON m.wb_sku = w.barcode
+LEFT JOIN supplybrain.sku_unit su ON m.bundle_type_id IS NULL AND su.article_id = m.article_id
+     AND su.color_id = m.color_id AND su.size_id = m.size_id
+WHERE w.ingested_at > :watermark
+   OR w.barcode IN (SELECT item_key FROM supplybrain.orders
+                    WHERE channel = 'wb' AND article_id IS NULL)
+ORDER BY w.srid, m.id
+"""
+
+#: One MoySklad position is one order line; an order not posted (applicable = false) counts as
+#: cancelled.
+MS_POSITIONS = """
+SELECT 'moysklad', c.account_id, p.id, c.moment_at, p.assortment_id, NULL,
+       su.article_id, NULL::int, su.color_id, su.size_id, su.id, p.quantity, p.price,
+       NOT c.applicable, NULL::timestamptz, c.updated_at_source
+FROM supplybrain.ms_order_positions p
+JOIN supplybrain.ms_customer_orders c ON c.id = p.order_id
+LEFT JOIN supplybrain.ms_assortment a ON a.id = p.assortment_id
+LEFT JOIN supplybrain.sku_unit su ON su.id = a.sku_unit_id
+WHERE p.ingested_at > :watermark OR c.ingested_at > :watermark OR a.ingested_at > :watermark
+"""
+
+DROP_REMOVED_POSITIONS = """
+DELETE FROM supplybrain.orders o
+WHERE o.channel = 'moysklad'
+  AND NOT EXISTS (SELECT 1 FROM supplybrain.ms_order_positions p WHERE p.id = o.order_id)
+RETURNING (o.ordered_at AT TIME ZONE 'UTC')::date AS day
+"""
+
+ROLLUP_DAYS = """
+INSERT INTO supplybrain.orders_daily (day, channel, account_id, item_key, article_id,
+    bundle_type_id, color_id, size_id, sku_unit_id, units_ordered, units_cancelled, units_net,
+    revenue)
+SELECT (ordered_at AT TIME ZONE 'UTC')::date, channel, account_id, item_key,
+       min(article_id), min(bundle_type_id), min(color_id), min(size_id), min(sku_unit_id),
+       sum(quantity), sum(quantity) FILTER (WHERE is_cancelled),
+       sum(quantity) FILTER (WHERE NOT is_cancelled),
+       coalesce(sum(price * quantity) FILTER (WHERE NOT is_cancelled), 0)
+FROM supplybrain.orders
+WHERE (ordered_at AT TIME ZONE 'UTC')::date = ANY (:days)
+GROUP BY 1, 2, 3, 4
+"""
+
+
+def _schema(table) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(c.name, str(c.type)) for c in table.columns])
+
+
+def _count(conn, table) -> int:
+    return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("orders", group_name=GROUP, owners=OWNERS, kinds={"postgres"},
+                     deps=["wb_orders", "moysklad_customer_orders", "moysklad_assortment"],
+                     description="Every order line of every channel in UTC, mapped to a SKU "
+                     "unit (single piece) or to an article's bundle type and size; unmatched "
+                     "lines keep NULL mappings and are listed in unmatched_items.",
+                     code_version="1"),
+        dg.AssetSpec("orders_daily", group_name=GROUP, owners=OWNERS, kinds={"postgres"},
+                     deps=["orders"], code_version="1",
+                     description="Daily rollup of orders per channel, account and item: "
+                     "units ordered, cancelled and net, and revenue. Demand reads this."),
+    ],
+)
+def orders_and_rollup(context: dg.AssetExecutionContext, warehouse: PostgresWarehouse):
+    w = t.refresh_watermarks.c
+    with warehouse.transaction() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('supplybrain.orders'))"))
+        watermark = conn.execute(select(w.watermark).where(w.target == "orders")
+                                 ).scalar_one_or_none() or EPOCH
+        started = conn.execute(select(func.now())).scalar_one()
+        days: set = set()
+        changed = 0
+        for source in (WB_ORDERS, MS_POSITIONS):
+            result = conn.execute(text(UPSERT_ORDERS.format(select=source)),
+                                  {"watermark": watermark}).scalars().all()
+            changed += len(result)
+            days.update(result)
+        removed = conn.execute(text(DROP_REMOVED_POSITIONS)).scalars().all()
+        days.update(removed)
+        if days:
+            conn.execute(t.orders_daily.delete().where(t.orders_daily.c.day.in_(days)))
+            conn.execute(text(ROLLUP_DAYS), {"days": sorted(days)})
+        conn.execute(text(
+            "INSERT INTO supplybrain.refresh_watermarks (target, watermark) "
+            "VALUES ('orders', :now) ON CONFLICT (target) DO UPDATE SET watermark = :now"),
+            {"now": started})
+        orders_count, daily_count = _count(conn, t.orders), _count(conn, t.orders_daily)
+        unmatched = conn.execute(select(func.count()).select_from(t.orders).where(
+            t.orders.c.article_id.is_(None))).scalar_one()
+    context.log.info(f"orders: {changed} changed, {len(removed)} removed, "
+                     f"{len(days)} days rolled up (since {watermark.isoformat()})")
+    yield dg.MaterializeResult(asset_key="orders", metadata={
+        "dagster/row_count": orders_count, "dagster/column_schema": _schema(t.orders),
+        "changed": changed, "removed": len(removed), "unmatched_lines": unmatched})
+    yield dg.MaterializeResult(asset_key="orders_daily", metadata={
+        "dagster/row_count": daily_count, "dagster/column_schema": _schema(t.orders_daily),
+        "days_recomputed": len(days)})
+
+
+REBUILD_STOCK = """
+DELETE FROM supplybrain.stock;
+INSERT INTO supplybrain.stock (channel, account_id, location, item_key, barcode, article_id,
+    bundle_type_id, color_id, size_id, sku_unit_id, quantity, in_transit_to_client,
+    in_transit_from_client, as_of)
+SELECT DISTINCT ON (s.account_id, s.warehouse_name, s.barcode)
+       'wb', s.account_id, s.warehouse_name, s.barcode, s.barcode, m.article_id,
+       m.bundle_type_id, m.color_id, m.size_id, su.id, s.quantity, s.in_way_to_client,
+       s.in_way_from_client, s.as_of
+FROM supplybrain.wb_stocks s
+LEFT JOIN supplybrain.article_wb_mapping m ON m.wb_sku = s.barcode
+LEFT JOIN supplybrain.sku_unit su ON m.bundle_type_id IS NULL AND su.article_id = m.article_id
+     AND su.color_id = m.color_id AND su.size_id = m.size_id
+ORDER BY s.account_id, s.warehouse_name, s.barcode, m.id;
+INSERT INTO supplybrain.stock (channel, account_id, location, item_key, barcode, article_id,
+    bundle_type_id, color_id, size_id, sku_unit_id, quantity, as_of)
+SELECT 'own', s.account_id, s.store_id, s.assortment_id, NULL, su.article_id, NULL,
+       su.color_id, su.size_id, su.id, s.stock, s.as_of
+FROM supplybrain.ms_stocks s
+LEFT JOIN supplybrain.ms_assortment a ON a.id = s.assortment_id
+LEFT JOIN supplybrain.sku_unit su ON su.id = a.sku_unit_id;
+"""
+
+
+@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="1",
+          deps=["wb_stocks", "moysklad_stock", "moysklad_assortment"],
+          description="Current stock per channel (WB warehouses; own stores from MoySklad), "
+          "location and item, mapped like orders, with its as-of time. Rebuilt each run.")
+def stock(warehouse: PostgresWarehouse) -> dg.MaterializeResult:
+    with warehouse.transaction() as conn:
+        for statement in REBUILD_STOCK.split(";"):
+            if statement.strip():
+                conn.execute(text(statement))
+        count = _count(conn, t.stock)
+    return dg.MaterializeResult(metadata={"dagster/row_count": count,
+                                          "dagster/column_schema": _schema(t.stock)})

@@ -1,0 +1,105 @@
+"""Client-side rate limiters: one request per interval (WB) and weighted units per window
+(MoySklad).
+
+Both book a slot under a lock and sleep outside it, so threads that share a limiter queue up in
+order instead of all waking at once. ``reserve`` books and returns the delay without sleeping
+(for callers that log the wait and sleep themselves); ``acquire`` books and sleeps. The clock and
+the sleep are injectable so that tests run on a fake clock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+class MinIntervalLimiter:
+    """At most one request per ``interval_s`` seconds per key, e.g. ``(account_id, method)``.
+
+    WB allows one statistics request per minute per method and account; ``interval_s=0``
+    turns the limiter off (the sandbox and tests).
+    """
+
+    def __init__(self, interval_s: float, *, clock: Clock = time.monotonic,
+                 sleep: Sleep = time.sleep) -> None:
+        if interval_s < 0:
+            raise ValueError(f"interval_s must be >= 0, not {interval_s}")
+        self.interval_s = float(interval_s)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next_free: dict[Hashable, float] = {}
+
+    def reserve(self, key: Hashable) -> float:
+        """Book the next slot for ``key``; return how many seconds to wait before using it."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next_free.get(key, now))
+            self._next_free[key] = start + self.interval_s
+            return start - now
+
+    def acquire(self, key: Hashable) -> float:
+        """Wait until ``key`` may make its next request; return the seconds waited."""
+        delay = self.reserve(key)
+        if delay > 0:
+            self._sleep(delay)
+        return delay
+
+
+class WeightedWindowLimiter:
+    """At most ``units`` request units in any ``window_s`` seconds per key (sliding window).
+
+    MoySklad's budget is 45 units per 3 s per user or solution; most requests weigh 1, the
+    stock reports 5. A request booked at ``t`` occupies its units during ``(t - window_s, t]``
+    as seen from later requests, so no half-open window of ``window_s`` ever holds more than
+    ``units``.
+    """
+
+    def __init__(self, units: int = 45, window_s: float = 3.0, *, clock: Clock = time.monotonic,
+                 sleep: Sleep = time.sleep) -> None:
+        if units < 1:
+            raise ValueError(f"units must be >= 1, not {units}")
+        if window_s < 0:
+            raise ValueError(f"window_s must be >= 0, not {window_s}")
+        self.units = int(units)
+        self.window_s = float(window_s)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._booked: dict[Hashable, deque[tuple[float, int]]] = {}
+
+    def reserve(self, key: Hashable, weight: int = 1) -> float:
+        """Book ``weight`` units for ``key`` at the earliest time they fit; return the delay."""
+        if not 1 <= weight <= self.units:
+            raise ValueError(f"weight must be between 1 and {self.units}, not {weight}")
+        with self._lock:
+            now = self._clock()
+            booked = self._booked.setdefault(key, deque())
+            while booked and booked[0][0] <= now - self.window_s:
+                booked.popleft()  # left the window for good
+            # Bookings are in time order; a new one never goes before the last one.
+            start = max(now, booked[-1][0]) if booked else now
+            entries = list(booked)
+            first = 0
+            while first < len(entries) and entries[first][0] <= start - self.window_s:
+                first += 1
+            used = sum(w for _, w in entries[first:])
+            while used + weight > self.units:
+                # Wait until the oldest booking still in the window drops out of it.
+                start = entries[first][0] + self.window_s
+                used -= entries[first][1]
+                first += 1
+            booked.append((start, weight))
+            return start - now
+
+    def acquire(self, key: Hashable, weight: int = 1) -> float:
+        """Wait until ``weight`` units are free for ``key``; return the seconds waited."""
+        delay = self.reserve(key, weight)
+        if delay > 0:
+            self._sleep(delay)
+        return delay

@@ -1,0 +1,91 @@
+"""``MarketplaceApi``: the Dagster resource that hands out WB and MoySklad clients.
+
+All clients of one resource instance share one ``httpx.Client`` (connection pooling) and one
+limiter of each kind, so that two assets in the same run that call the same account and method
+still keep WB's one request per minute and MoySklad's 45 units per 3 s. The HTTP client is
+closed after the run. Tokens come from the accounts (the database), never from this config.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import dagster as dg
+import httpx
+from pydantic import Field, PrivateAttr
+
+from supplybrain_pipelines.resources.marketplace.accounts import Account
+from supplybrain_pipelines.resources.marketplace.limits import (
+    MinIntervalLimiter,
+    WeightedWindowLimiter,
+)
+from supplybrain_pipelines.resources.marketplace.moysklad import MoySkladClient
+from supplybrain_pipelines.resources.marketplace.wb import WbClient
+
+_SETUP_LOCK = threading.Lock()
+
+
+class MarketplaceApi(dg.ConfigurableResource):
+    """WB statistics and MoySklad 1.2 clients with shared rate limits and bounded retries."""
+
+    wb_min_interval_seconds: float = Field(
+        default=60.0, ge=0,
+        description="Seconds between two WB requests of one account and method (WB allows one "
+                    "per minute; 0 for the local sandbox).")
+    moysklad_units_per_window: int = Field(
+        default=45, ge=1, description="MoySklad request units allowed per window.")
+    moysklad_window_seconds: float = Field(
+        default=3.0, ge=0, description="Length of the MoySklad rate window in seconds.")
+    timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Connect/read/write time-out of one request.")
+    max_attempts: int = Field(
+        default=5, ge=1, description="Requests per call before a retryable error is raised.")
+    backoff_max_seconds: float = Field(
+        default=30.0, ge=0, description="Longest backoff between retries of 5xx/network errors.")
+    max_retry_after_seconds: float = Field(
+        default=120.0, ge=0, description="Longest wait honoured from a 429 retry header.")
+
+    _http: httpx.Client | None = PrivateAttr(default=None)
+    _wb_limiter: MinIntervalLimiter | None = PrivateAttr(default=None)
+    _ms_limiter: WeightedWindowLimiter | None = PrivateAttr(default=None)
+
+    def _shared(self) -> tuple[httpx.Client, MinIntervalLimiter, WeightedWindowLimiter]:
+        with _SETUP_LOCK:
+            if self._http is None or self._http.is_closed:
+                # No redirects: a redirect must not carry the Authorization header elsewhere.
+                self._http = httpx.Client(timeout=self.timeout_seconds, follow_redirects=False)
+            if self._wb_limiter is None:
+                self._wb_limiter = MinIntervalLimiter(self.wb_min_interval_seconds)
+            if self._ms_limiter is None:
+                self._ms_limiter = WeightedWindowLimiter(self.moysklad_units_per_window,
+                                                         self.moysklad_window_seconds)
+            return self._http, self._wb_limiter, self._ms_limiter
+
+    def wb(self, account: Account, *, logger: logging.Logger | None = None) -> WbClient:
+        """A client for one WB account (``account.kind == "wb"``)."""
+        http, limiter, _ = self._shared()
+        return WbClient(account, limiter=limiter, timeout_s=self.timeout_seconds,
+                        max_attempts=self.max_attempts, backoff_max_s=self.backoff_max_seconds,
+                        max_retry_after_s=self.max_retry_after_seconds, http=http,
+                        logger=logger or dg.get_dagster_logger("marketplace"))
+
+    def moysklad(self, account: Account, *,
+                 logger: logging.Logger | None = None) -> MoySkladClient:
+        """A client for one MoySklad account (``account.kind == "moysklad"``)."""
+        http, _, limiter = self._shared()
+        return MoySkladClient(account, limiter=limiter, timeout_s=self.timeout_seconds,
+                              max_attempts=self.max_attempts,
+                              backoff_max_s=self.backoff_max_seconds,
+                              max_retry_after_s=self.max_retry_after_seconds, http=http,
+                              logger=logger or dg.get_dagster_logger("marketplace"))
+
+    def close(self) -> None:
+        """Close the shared HTTP client (a later call opens a new one)."""
+        with _SETUP_LOCK:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.close()

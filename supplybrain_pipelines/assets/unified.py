@@ -81,8 +81,8 @@ INSERT INTO supplybrain.orders_daily (day, channel, account_id, item_key, articl
     revenue)
 SELECT (ordered_at AT TIME ZONE 'UTC')::date, channel, account_id, item_key,
        min(article_id), min(bundle_type_id), min(color_id), min(size_id), min(sku_unit_id),
-       sum(quantity), sum(quantity) FILTER (WHERE is_cancelled),
-       sum(quantity) FILTER (WHERE NOT is_cancelled),
+       sum(quantity), coalesce(sum(quantity) FILTER (WHERE is_cancelled), 0),
+       coalesce(sum(quantity) FILTER (WHERE NOT is_cancelled), 0),
        coalesce(sum(price * quantity) FILTER (WHERE NOT is_cancelled), 0)
 FROM supplybrain.orders
 WHERE (ordered_at AT TIME ZONE 'UTC')::date = ANY (:days)

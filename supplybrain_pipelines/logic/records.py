@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -28,8 +30,19 @@ from pydantic import (
 
 from supplybrain_pipelines.logic.timeutil import parse_marketplace_time
 
+#: How far in the future a marketplace time may be (clock skew) before the record is rejected.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def not_in_future(moment: datetime) -> datetime:
+    if moment > datetime.now(UTC) + FUTURE_TOLERANCE:
+        raise ValueError(f"date-time {moment.isoformat()} is in the future")
+    return moment
+
+
 #: A marketplace time (naive = Moscow), validated and converted to aware UTC.
-UtcTime = Annotated[datetime, BeforeValidator(parse_marketplace_time)]
+UtcTime = Annotated[datetime, BeforeValidator(parse_marketplace_time),
+                    AfterValidator(not_in_future)]
 NonEmpty = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 Barcode = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z-]+$")]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, strict=False)]
@@ -48,8 +61,20 @@ def _no_strings(value: Any) -> Any:
 StrictMoney = Annotated[Money, BeforeValidator(_no_strings)]
 
 
+def _meta_id(entity: Any) -> str | None:
+    """The id at the end of a MoySklad ``{"meta": {"href": ".../<id>"}}`` reference."""
+    href = ((entity or {}).get("meta") or {}).get("href") if isinstance(entity, dict) else None
+    return href.rstrip("/").rsplit("/", 1)[-1] if isinstance(href, str) and href else None
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    #: The record as it arrived, for quarantine if a later check rejects the row.
+    _raw: Any = PrivateAttr(default=None)
+
+    @property
+    def raw(self) -> Any:
+        return self._raw
 
 
 class WbOrder(_Record):
@@ -122,6 +147,14 @@ class WbStock(_Record):
     in_way_from_client: Count = Field(0, alias="inWayFromClient")
     quantity_full: Count | None = Field(None, alias="quantityFull")
 
+    @model_validator(mode="after")
+    def _consistent(self) -> WbStock:
+        parts = self.quantity + self.in_way_to_client + self.in_way_from_client
+        if self.quantity_full is not None and self.quantity_full != parts:
+            raise ValueError(f"quantityFull {self.quantity_full} is not quantity + in transit "
+                             f"({parts})")
+        return self
+
 
 class MsPosition(_Record):
     id: NonEmpty
@@ -154,9 +187,7 @@ class MsOrder(_Record):
         for row in rows:
             if not isinstance(row, dict):
                 raise ValueError("a position is not an object")
-            href = ((row.get("assortment") or {}).get("meta") or {}).get("href")
-            assortment_id = href.rstrip("/").rsplit("/", 1)[-1] if isinstance(href, str) else None
-            flat.append({**row, "assortment_id": assortment_id})
+            flat.append({**row, "assortment_id": _meta_id(row.get("assortment"))})
         return {**data, "positions": flat}
 
 
@@ -226,6 +257,7 @@ def validate_page(records: Iterable[Any], model: type[M],
         except ValidationError as error:
             bad.append(reject(record, error))
             continue
+        row._raw = record
         if key is None:
             ordered.append(row)
             continue
@@ -243,7 +275,7 @@ def validate_page(records: Iterable[Any], model: type[M],
 
 
 def _stale(row: _Record, key: Any) -> Rejected:
-    return Rejected(row.model_dump(mode="json", by_alias=True), "stale_duplicate",
+    return Rejected(row.raw, "stale_duplicate",
                     f"{key}: a newer version of this record is in the same page")
 
 
@@ -262,6 +294,10 @@ class MsAssortmentItem(_Record):
     article: StrictStr | None = None
     barcodes: list[StrictStr] = []
     characteristics: dict[str, StrictStr] = {}
+    #: Sold as it is: a variant, or a product without variants. These are SKU candidates.
+    sellable: StrictBool = False
+    #: A variant's product (whose ``article`` the variant itself does not carry).
+    product_id: StrictStr | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -282,4 +318,6 @@ class MsAssortmentItem(_Record):
             role = CHARACTERISTIC_ROLES.get(str(item.get("name", "")).strip().lower())
             if role:
                 roles[role] = item.get("value")
-        return {**data, "kind": kind, "barcodes": barcodes, "characteristics": roles}
+        sellable = kind == "variant" or (kind == "product" and not data.get("variantsCount"))
+        return {**data, "kind": kind, "barcodes": barcodes, "characteristics": roles,
+                "sellable": sellable, "product_id": _meta_id(data.get("product"))}

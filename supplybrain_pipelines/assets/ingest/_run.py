@@ -91,7 +91,7 @@ def drop_stale(conn: Connection, table: Table, key: str, rows: list, version: st
     for row in rows:
         known = stored.get(getattr(row, key))
         if known is not None and getattr(row, version) < known:
-            stale.append(Rejected(row.model_dump(mode="json", by_alias=True), "stale_duplicate",
+            stale.append(Rejected(row.raw, "stale_duplicate",
                                   f"{key}: the stored record changed later ({known.isoformat()})"))
         else:
             keep.append(row)

@@ -36,7 +36,8 @@ from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_up
 ASSET = dict(group_name=GROUP, owners=OWNERS, kinds={"postgres", "python"},
              deps=["moysklad_integration_accounts"], code_version="1")
 
-#: Barcode first, then article code + colour + size; only variants are SKU units.
+#: Barcode first, then article code (a variant's comes from its product) + colour + size; only
+#: sellable items (variants, products without variants) can be SKU units.
 MAP_ASSORTMENT = text("""
 UPDATE supplybrain.ms_assortment AS a
 SET sku_unit_id = m.sku_unit_id, matched_by = m.how
@@ -45,6 +46,7 @@ FROM (
            CASE WHEN bc.id IS NOT NULL THEN 'barcode'
                 WHEN ch.id IS NOT NULL THEN 'article_characteristics' END AS how
     FROM supplybrain.ms_assortment a
+    LEFT JOIN supplybrain.ms_assortment parent ON parent.id = a.product_id
     LEFT JOIN LATERAL (
         SELECT su.id FROM supplybrain.article_wb_mapping w
         JOIN supplybrain.sku_unit su ON su.article_id = w.article_id
@@ -56,11 +58,11 @@ FROM (
         JOIN supplybrain.article ar ON ar.id = su.article_id
         JOIN supplybrain.color c ON c.id = su.color_id
         JOIN supplybrain.size s ON s.id = su.size_id
-        WHERE ar.code = COALESCE(a.article, a.code)
+        WHERE ar.code = COALESCE(a.article, parent.article)
           AND c.inner_code = a.characteristics ->> 'color'
           AND s.label = a.characteristics ->> 'size'
         ORDER BY su.id LIMIT 1) ch ON true
-    WHERE a.account_id = :account_id AND a.kind = 'variant'
+    WHERE a.account_id = :account_id AND a.sellable
 ) AS m
 WHERE a.id = m.id AND (a.sku_unit_id, a.matched_by) IS DISTINCT FROM (m.sku_unit_id, m.how)
 """)
@@ -72,7 +74,7 @@ def moysklad_assortment(context: dg.AssetExecutionContext, config: IngestConfig,
                         warehouse: PostgresWarehouse, marketplace: MarketplaceApi
                         ) -> dg.MaterializeResult:
     columns = ("id", "account_id", "kind", "name", "code", "article", "barcodes",
-               "characteristics")
+               "characteristics", "sellable", "product_id")
 
     def work(account: Account, outcome: Outcome) -> None:
         client = marketplace.moysklad(account, logger=context.log)
@@ -81,20 +83,20 @@ def moysklad_assortment(context: dg.AssetExecutionContext, config: IngestConfig,
             with warehouse.transaction() as conn:
                 written = bulk_upsert(conn, t.ms_assortment, columns, [
                     (r.id, account.id, r.kind, r.name, r.code, r.article, r.barcodes,
-                     Jsonb(r.characteristics)) for r in rows], ["id"])
+                     Jsonb(r.characteristics), r.sellable, r.product_id) for r in rows], ["id"])
                 outcome.quarantined += quarantine(conn, account, "moysklad/assortment",
-                                                  rejected, context.run_id)
+                                                  rejected, context.run.run_id)
             outcome.pages += 1
             outcome.inserted += written.inserted
             outcome.updated += written.updated
         with warehouse.transaction() as conn:
             conn.execute(MAP_ASSORTMENT, {"account_id": account.id})
             a = t.ms_assortment.c
-            unmatched = {row.id: f"MoySklad variant {row.article or row.code or ''} "
+            unmatched = {row.id: f"MoySklad {row.kind} {row.article or row.code or ''} "
                          f"{dict(row.characteristics)} matches no SKU unit"
-                         for row in conn.execute(select(a.id, a.article, a.code,
+                         for row in conn.execute(select(a.id, a.kind, a.article, a.code,
                                                         a.characteristics).where(
-                             a.account_id == account.id, a.kind == "variant",
+                             a.account_id == account.id, a.sellable,
                              a.sku_unit_id.is_(None)))}
             note_unmatched(conn, "moysklad", account, unmatched)
         outcome.unmatched = len(unmatched)
@@ -132,7 +134,7 @@ def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestCo
                     (p.id, r.id, p.assortment_id, p.quantity, round(p.price_kopecks / 100, 2))
                     for r in rows for p in r.positions], ["id"])
                 outcome.quarantined += quarantine(conn, account, "moysklad/customerorder",
-                                                  rejected, context.run_id)
+                                                  rejected, context.run.run_id)
                 if rows:
                     newest = max(rows, key=lambda r: r.updated)
                     advance_cursor(conn, account, "customerorder", newest.updated_raw,
@@ -165,7 +167,7 @@ def moysklad_stock(context: dg.AssetExecutionContext, config: IngestConfig,
                                   [(account.id, r.store_id, r.assortment_id, r.stock, as_of)
                                    for r in rows], ["account_id", "store_id", "assortment_id"])
             outcome.quarantined += quarantine(conn, account, "moysklad/stock", rejected,
-                                              context.run_id)
+                                              context.run.run_id)
         outcome.pages = 1
         outcome.inserted = written.inserted
 

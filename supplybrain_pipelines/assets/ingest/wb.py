@@ -91,7 +91,7 @@ def ingest_incremental(context: dg.AssetExecutionContext, config: IngestConfig,
                 written = bulk_upsert(conn, feed.table, feed.columns,
                                       [feed.to_row(r, account.id) for r in rows], [feed.key])
                 outcome.quarantined += quarantine(conn, account, f"wb/{feed.endpoint}",
-                                                  rejected + stale, context.run_id)
+                                                  rejected + stale, context.run.run_id)
                 unmatched = _unmatched_barcodes(conn, {r.barcode for r in rows})
                 note_unmatched(conn, "wb", account, unmatched)
                 if rows:
@@ -157,7 +157,7 @@ def wb_stocks(context: dg.AssetExecutionContext, config: IngestConfig,
                  r.in_way_from_client, r.quantity_full, r.last_change, as_of)
                 for r in latest.values()], ["account_id", "warehouse_name", "barcode"])
             outcome.quarantined += quarantine(conn, account, "wb/stocks", rejected,
-                                              context.run_id)
+                                              context.run.run_id)
             unmatched = _unmatched_barcodes(conn, {r.barcode for r in latest.values()})
             note_unmatched(conn, "wb", account, unmatched)
         outcome.inserted += written.inserted

@@ -164,6 +164,8 @@ ms_assortment = sa.Table(
     sa.Column("article", sa.Text),
     sa.Column("barcodes", ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.Column("characteristics", JSONB, nullable=False, server_default="{}"),
+    sa.Column("sellable", sa.Boolean, nullable=False),
+    sa.Column("product_id", sa.Text, nullable=True),
     sa.Column("sku_unit_id", sa.Integer, nullable=True),
     sa.Column("matched_by", sa.Text, nullable=True),
     _ingested_at(),

@@ -19,7 +19,8 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from supplybrain_pipelines.resources.marketplace.accounts import Account
@@ -84,8 +85,9 @@ class BaseClient:
         self._sleep = sleep
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client(timeout=timeout_s)
-        self._backoff = wait_exponential_jitter(initial=backoff_initial_s, max=backoff_max_s,
-                                                jitter=backoff_initial_s)
+        # initial * 2**(attempt - 1), plus up to ``initial`` of jitter; capped in _wait.
+        self._backoff = (wait_exponential(multiplier=backoff_initial_s, max=backoff_max_s)
+                         + wait_random(0, backoff_initial_s))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(account={self.account.id}, base_url={self.base_url!r})"
@@ -168,7 +170,7 @@ class BaseClient:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, ApiError) and exc.retry_after_s is not None:
             return exc.retry_after_s
-        return self._backoff(state)
+        return min(self._backoff(state), self.backoff_max_s)
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

@@ -22,14 +22,17 @@ class MinIntervalLimiter:
     """At most one request per ``interval_s`` seconds per key, e.g. ``(account_id, method)``.
 
     WB allows one statistics request per minute per method and account; ``interval_s=0``
-    turns the limiter off (the sandbox and tests).
+    turns the limiter off (the sandbox and tests). ``margin_s`` is added to every interval: the
+    server counts from when a request arrives, we from when we book it.
     """
 
-    def __init__(self, interval_s: float, *, clock: Clock = time.monotonic,
-                 sleep: Sleep = time.sleep) -> None:
-        if interval_s < 0:
-            raise ValueError(f"interval_s must be >= 0, not {interval_s}")
+    def __init__(self, interval_s: float, *, margin_s: float = 0.0,
+                 clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
+        if interval_s < 0 or margin_s < 0:
+            raise ValueError(f"interval_s and margin_s must be >= 0, not {interval_s}, "
+                             f"{margin_s}")
         self.interval_s = float(interval_s)
+        self.margin_s = float(margin_s)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -40,7 +43,7 @@ class MinIntervalLimiter:
         with self._lock:
             now = self._clock()
             start = max(now, self._next_free.get(key, now))
-            self._next_free[key] = start + self.interval_s
+            self._next_free[key] = start + self.interval_s + self.margin_s
             return start - now
 
     def acquire(self, key: Hashable) -> float:
@@ -55,19 +58,22 @@ class WeightedWindowLimiter:
     """At most ``units`` request units in any ``window_s`` seconds per key (sliding window).
 
     MoySklad's budget is 45 units per 3 s per user or solution; most requests weigh 1, the
-    stock reports 5. A request booked at ``t`` occupies its units during ``(t - window_s, t]``
-    as seen from later requests, so no half-open window of ``window_s`` ever holds more than
-    ``units``.
+    stock reports 5. A booking holds its units for ``window_s + margin_s`` seconds, so no
+    half-open window of that length ever holds more than ``units``. ``margin_s`` absorbs the
+    difference between when we book a request and when the server counts it (connection
+    set-up, scheduling), which would otherwise earn an occasional 429 at the window's edge.
     """
 
-    def __init__(self, units: int = 45, window_s: float = 3.0, *, clock: Clock = time.monotonic,
-                 sleep: Sleep = time.sleep) -> None:
+    def __init__(self, units: int = 45, window_s: float = 3.0, *, margin_s: float = 0.0,
+                 clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> None:
         if units < 1:
             raise ValueError(f"units must be >= 1, not {units}")
-        if window_s < 0:
-            raise ValueError(f"window_s must be >= 0, not {window_s}")
+        if window_s < 0 or margin_s < 0:
+            raise ValueError(f"window_s and margin_s must be >= 0, not {window_s}, {margin_s}")
         self.units = int(units)
         self.window_s = float(window_s)
+        self.margin_s = float(margin_s)
+        self._hold = self.window_s + self.margin_s
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -80,18 +86,18 @@ class WeightedWindowLimiter:
         with self._lock:
             now = self._clock()
             booked = self._booked.setdefault(key, deque())
-            while booked and booked[0][0] <= now - self.window_s:
+            while booked and booked[0][0] <= now - self._hold:
                 booked.popleft()  # left the window for good
             # Bookings are in time order; a new one never goes before the last one.
             start = max(now, booked[-1][0]) if booked else now
             entries = list(booked)
             first = 0
-            while first < len(entries) and entries[first][0] <= start - self.window_s:
+            while first < len(entries) and entries[first][0] <= start - self._hold:
                 first += 1
             used = sum(w for _, w in entries[first:])
             while used + weight > self.units:
                 # Wait until the oldest booking still in the window drops out of it.
-                start = entries[first][0] + self.window_s
+                start = entries[first][0] + self._hold
                 used -= entries[first][1]
                 first += 1
             booked.append((start, weight))

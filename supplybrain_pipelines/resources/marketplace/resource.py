@@ -24,6 +24,14 @@ from supplybrain_pipelines.resources.marketplace.moysklad import MoySkladClient
 from supplybrain_pipelines.resources.marketplace.wb import WbClient
 
 _SETUP_LOCK = threading.Lock()
+# Safety margins on top of the configured limits. The server counts from when a request
+# arrives and we from when we book it (connection set-up, scheduling), and a 429 costs more
+# than the margin: WB counts 4xx extra, MoySklad blocks users who collect many 429s.
+#: Added to the WB interval: 5 % of it, at most 1 s (60 s -> 61 s).
+WB_INTERVAL_MARGIN = 0.05
+WB_INTERVAL_MARGIN_MAX_S = 1.0
+#: Added to the MoySklad window (3 s -> 3.1 s).
+MOYSKLAD_WINDOW_MARGIN_S = 0.1
 
 
 class MarketplaceApi(dg.ConfigurableResource):
@@ -41,6 +49,9 @@ class MarketplaceApi(dg.ConfigurableResource):
         default=30.0, gt=0, description="Connect/read/write time-out of one request.")
     max_attempts: int = Field(
         default=5, ge=1, description="Requests per call before a retryable error is raised.")
+    backoff_initial_seconds: float = Field(
+        default=0.5, ge=0, description="First backoff between retries of 5xx/network errors; "
+                                       "it doubles per attempt, plus up to as much jitter.")
     backoff_max_seconds: float = Field(
         default=30.0, ge=0, description="Longest backoff between retries of 5xx/network errors.")
     max_retry_after_seconds: float = Field(
@@ -56,17 +67,22 @@ class MarketplaceApi(dg.ConfigurableResource):
                 # No redirects: a redirect must not carry the Authorization header elsewhere.
                 self._http = httpx.Client(timeout=self.timeout_seconds, follow_redirects=False)
             if self._wb_limiter is None:
-                self._wb_limiter = MinIntervalLimiter(self.wb_min_interval_seconds)
+                interval = self.wb_min_interval_seconds
+                self._wb_limiter = MinIntervalLimiter(
+                    interval, margin_s=min(interval * WB_INTERVAL_MARGIN, WB_INTERVAL_MARGIN_MAX_S))
             if self._ms_limiter is None:
-                self._ms_limiter = WeightedWindowLimiter(self.moysklad_units_per_window,
-                                                         self.moysklad_window_seconds)
+                self._ms_limiter = WeightedWindowLimiter(
+                    self.moysklad_units_per_window, self.moysklad_window_seconds,
+                    margin_s=MOYSKLAD_WINDOW_MARGIN_S if self.moysklad_window_seconds else 0.0)
             return self._http, self._wb_limiter, self._ms_limiter
 
     def wb(self, account: Account, *, logger: logging.Logger | None = None) -> WbClient:
         """A client for one WB account (``account.kind == "wb"``)."""
         http, limiter, _ = self._shared()
         return WbClient(account, limiter=limiter, timeout_s=self.timeout_seconds,
-                        max_attempts=self.max_attempts, backoff_max_s=self.backoff_max_seconds,
+                        max_attempts=self.max_attempts,
+                        backoff_initial_s=self.backoff_initial_seconds,
+                        backoff_max_s=self.backoff_max_seconds,
                         max_retry_after_s=self.max_retry_after_seconds, http=http,
                         logger=logger or dg.get_dagster_logger("marketplace"))
 
@@ -76,6 +92,7 @@ class MarketplaceApi(dg.ConfigurableResource):
         http, _, limiter = self._shared()
         return MoySkladClient(account, limiter=limiter, timeout_s=self.timeout_seconds,
                               max_attempts=self.max_attempts,
+                              backoff_initial_s=self.backoff_initial_seconds,
                               backoff_max_s=self.backoff_max_seconds,
                               max_retry_after_s=self.max_retry_after_seconds, http=http,
                               logger=logger or dg.get_dagster_logger("marketplace"))

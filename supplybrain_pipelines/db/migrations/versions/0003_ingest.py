@@ -82,6 +82,8 @@ def upgrade() -> None:
             server_default="{}",
             nullable=False,
         ),
+        sa.Column("sellable", sa.Boolean(), nullable=False),
+        sa.Column("product_id", sa.Text(), nullable=True),
         sa.Column("sku_unit_id", sa.Integer(), nullable=True),
         sa.Column("matched_by", sa.Text(), nullable=True),
         sa.Column(

@@ -1,0 +1,189 @@
+"""Ingestion end to end: the real assets against the sandbox over HTTP into PostgreSQL.
+
+Row counts are checked against what the generator says it served; a second run adds nothing;
+faults (401 for one account, 429, 5xx, malformed records) cost only what they must.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from supplybrain_pipelines.assets.ingest import INGEST_ASSETS
+from supplybrain_pipelines.assets.unified import orders_and_rollup, stock
+from supplybrain_pipelines.db import tables as t
+from supplybrain_pipelines.resources.marketplace import MarketplaceApi
+from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
+from supplybrain_pipelines.sandbox.generator import generate_business
+from supplybrain_pipelines.sandbox.model import Business
+from supplybrain_pipelines.sandbox.seed import load_master_data, register_accounts
+from supplybrain_pipelines.sandbox.server import SandboxServer
+from supplybrain_pipelines_tests.fixtures_db import url_text
+
+ASSETS = [*INGEST_ASSETS, orders_and_rollup, stock]
+INCREMENTAL = ("wb_orders", "wb_sales", "moysklad_customer_orders")
+
+
+@pytest.fixture(scope="module")
+def business() -> Business:
+    return generate_business(seed=11, articles=6)  # as of today: the backfill horizon is real
+
+
+@pytest.fixture
+def sandbox(business) -> Iterator[SandboxServer]:
+    with SandboxServer(business, page_cap=300) as server:
+        yield server
+
+
+@pytest.fixture
+def seeded_db(migrated_db_url, business, sandbox):
+    engine = sa.create_engine(migrated_db_url)
+    with engine.begin() as conn:
+        load_master_data(conn, business)
+        register_accounts(conn, business, sandbox.url)
+    engine.dispose()
+    return migrated_db_url
+
+
+def ingest(url, instance, **config) -> dg.ExecuteInProcessResult:
+    run_config = {"ops": {name: {"config": {"backfill_days": 150, **config}}
+                          for name in ("wb_orders", "wb_sales", "wb_stocks",
+                                       "moysklad_assortment", "moysklad_customer_orders",
+                                       "moysklad_stock")}}
+    return dg.materialize(
+        ASSETS, instance=instance, run_config=run_config, raise_on_error=False,
+        resources={"warehouse": PostgresWarehouse(database_url=url_text(url)),
+                   "marketplace": MarketplaceApi(wb_min_interval_seconds=0, max_attempts=4,
+                                                 backoff_max_seconds=0.2,
+                                                 max_retry_after_seconds=2)})
+
+
+def counts(url) -> dict[str, int]:
+    engine = sa.create_engine(url)
+    tables = [t.wb_orders, t.wb_sales, t.wb_stocks, t.ms_customer_orders, t.ms_order_positions,
+              t.ms_assortment, t.ms_stocks, t.orders, t.orders_daily, t.stock, t.quarantine]
+    with engine.connect() as conn:
+        result = {tb.name: conn.execute(sa.select(sa.func.count()).select_from(tb)).scalar_one()
+                  for tb in tables}
+    engine.dispose()
+    return result
+
+
+def scalar(url, query: str):
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        value = conn.execute(sa.text(query)).scalar()
+    engine.dispose()
+    return value
+
+
+def test_empty_database_ingests_exactly_what_was_served_and_a_rerun_adds_nothing(
+        seeded_db, dagster_instance, business, sandbox):
+    first = ingest(seeded_db, dagster_instance)
+    assert first.success
+    served_orders = {o["srid"] for rows in business.wb_orders_by_account.values() for o in rows}
+    served_sales = {s["saleID"] for rows in business.wb_sales_by_account.values() for s in rows}
+    served_stocks = sum(len(rows) for rows in business.wb_stocks_by_account.values())
+    positions = sum(len(o["positions"]["rows"]) for o in business.ms_customer_orders)
+    after = counts(seeded_db)
+    assert after["wb_orders"] == len(served_orders)
+    assert after["wb_sales"] == len(served_sales)
+    assert after["wb_stocks"] == served_stocks
+    assert after["ms_customer_orders"] == len(business.ms_customer_orders)
+    assert after["ms_order_positions"] == positions
+    assert after["ms_assortment"] == len(business.ms_assortment)
+    assert after["orders"] == len(served_orders) + positions
+    assert after["quarantine"] == 0
+    # MoySklad's current-stock report leaves out zero lines unless asked; zero is no row
+    own_lines = [line for line in business.ms_stock_lines if line["stock"] != 0]
+    assert after["stock"] == served_stocks + len(own_lines)
+    assert scalar(seeded_db, "SELECT sum(units_ordered) FROM supplybrain.orders_daily") == \
+        scalar(seeded_db, "SELECT sum(quantity) FROM supplybrain.orders")
+    # every WB barcode is mapped; the deliberately unmatched MoySklad items are listed
+    assert scalar(seeded_db, "SELECT count(*) FROM supplybrain.orders "
+                  "WHERE channel = 'wb' AND article_id IS NULL") == 0
+    unmatched = scalar(seeded_db, "SELECT array_agg(item_key ORDER BY item_key) FROM "
+                       "supplybrain.unmatched_items WHERE source = 'moysklad'")
+    assert sorted(unmatched) == sorted(business.ms_unmatched_ids)
+    by_characteristics = scalar(seeded_db, "SELECT count(*) FROM supplybrain.ms_assortment "
+                                "WHERE matched_by = 'article_characteristics'")
+    assert by_characteristics == len(business.ms_variants_without_barcode)
+    # a naive Moscow time became UTC: 3 hours earlier
+    one = business.wb_orders_by_account[business.wb_accounts[0].name][0]
+    stored = scalar(seeded_db, f"SELECT to_char(ordered_at AT TIME ZONE 'UTC', "
+                    f"'YYYY-MM-DD\"T\"HH24:MI:SS') FROM supplybrain.wb_orders "
+                    f"WHERE srid = '{one['srid']}'")
+    assert stored < one["date"] and stored[11:13] != one["date"][11:13]
+
+    second = ingest(seeded_db, dagster_instance)
+    assert second.success
+    assert counts(seeded_db) == after
+    for name in INCREMENTAL:
+        metadata = second.asset_materializations_for_node(name)[0].metadata
+        assert metadata["inserted"].value == 0, name
+
+
+def test_a_401_takes_out_only_that_account_and_the_token_never_leaks(
+        seeded_db, dagster_instance, business, sandbox, capsys, caplog):
+    locked, other = business.wb_accounts[0], business.wb_accounts[1]
+    sandbox.faults.unauthorized(locked.token)
+    sandbox.faults.rate_limit_next(1, retry_after_s=1, api="wb")
+    result = ingest(seeded_db, dagster_instance)
+    assert result.success
+    own = {o["srid"] for o in business.wb_orders_by_account[other.name]}
+    stored = scalar(seeded_db, "SELECT count(*) FROM supplybrain.wb_orders")
+    assert stored == len(own)
+    health = scalar(seeded_db, "SELECT string_agg(DISTINCT last_error_class, ',') FROM "
+                    "supplybrain.account_health WHERE consecutive_failures > 0")
+    assert health == "unauthorized"
+    events = dagster_instance.all_logs(result.run_id)
+    text = " ".join(str(event) for event in events) + capsys.readouterr().out + caplog.text
+    for account in (*business.wb_accounts, *business.moysklad_accounts):
+        assert account.token not in text
+    assert scalar(seeded_db, "SELECT count(*) FROM supplybrain.quarantine "
+                  f"WHERE record::text LIKE '%{locked.token[-24:]}%'") == 0
+
+
+def test_malformed_records_are_quarantined_and_the_good_ones_kept(
+        seeded_db, dagster_instance, business, sandbox):
+    clean = generate_business(seed=11, articles=6)
+    served = {o["srid"] for rows in clean.wb_orders_by_account.values() for o in rows}
+    sandbox.faults.malformed("all")
+    result = ingest(seeded_db, dagster_instance)
+    assert result.success
+    injected = set(sandbox.faults.injected_counts())
+    quarantined = set(scalar(seeded_db, """
+        SELECT array_agg(DISTINCT CASE jsonb_typeof(record)
+            WHEN 'object' THEN record ->> '_sandbox_malformed'
+            WHEN 'string' THEN split_part(record #>> '{}', ':', 2) END)
+        FROM supplybrain.quarantine""") or [])
+    # valid records for items we don't know are kept (and reported as unmatched), not rejected
+    kept = {"unknown_barcode", "unknown_assortment"}
+    assert len(injected) >= 20
+    assert injected - kept == quarantined - {None}
+    assert scalar(seeded_db, "SELECT count(*) FROM supplybrain.quarantine "
+                  "WHERE reason = '' OR record IS NULL") == 0
+    # every good order is kept: the malformed ones came on top of the served business
+    stored = set(scalar(seeded_db, "SELECT array_agg(srid) FROM supplybrain.wb_orders "
+                        "WHERE barcode NOT LIKE '999%'") or [])
+    assert served <= stored
+
+
+def test_a_failed_run_loses_nothing_and_the_next_run_catches_up(
+        seeded_db, dagster_instance, business, sandbox):
+    served = {o["srid"] for rows in business.wb_orders_by_account.values() for o in rows}
+    sandbox.faults.fail_next(10_000, status=503, api="wb")
+    broken = ingest(seeded_db, dagster_instance, max_pages=2)
+    assert broken.success  # 5xx exhausts the retries for WB accounts; the run goes on
+    assert counts(seeded_db)["wb_orders"] == 0
+    sandbox.faults.reset()
+    partial = ingest(seeded_db, dagster_instance, max_pages=1)
+    assert partial.success
+    after_one_page = counts(seeded_db)["wb_orders"]
+    assert 0 < after_one_page < len(served)
+    final = ingest(seeded_db, dagster_instance)
+    assert final.success
+    assert counts(seeded_db)["wb_orders"] == len(served)

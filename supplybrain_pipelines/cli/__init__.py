@@ -34,6 +34,41 @@ def dev(host: str, port: int) -> None:
     raise SystemExit(run_dev(host=host, port=port))
 
 
+@cli.command()
+@click.option("--port", default=None, type=int,
+              help="Loopback port (default: SUPPLYBRAIN_SANDBOX_PORT or 8765).")
+@click.option("--seed", default=7, show_default=True, help="Seed of the generated business.")
+@click.option("--register/--no-register", default=True, show_default=True,
+              help="Load the business's master data and register its accounts (pointing at "
+              "this sandbox) in the application database.")
+def sandbox(port: int | None, seed: int, register: bool) -> None:
+    """Serve the WB and MoySklad sandbox on loopback until Ctrl-C."""
+    import time
+
+    import sqlalchemy as sa
+
+    from supplybrain_pipelines.config import resolve_database_url
+    from supplybrain_pipelines.devstack.sandbox import sandbox_port, seed_sandbox
+    from supplybrain_pipelines.sandbox.generator import generate_business
+    from supplybrain_pipelines.sandbox.server import SandboxServer
+
+    with SandboxServer(generate_business(seed=seed),
+                       port=sandbox_port() if port is None else port) as server:
+        if register:
+            engine = sa.create_engine(resolve_database_url(), hide_parameters=True)
+            with engine.begin() as conn:
+                seed_sandbox(conn, server)
+            engine.dispose()
+            click.echo("master data loaded; sandbox accounts registered")
+        click.echo(f"sandbox serving on {server.url} (MoySklad under /api/remap/1.2); "
+                   "Ctrl-C stops it")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("sandbox stopped")
+
+
 cli.add_command(db)
 cli.add_command(accounts)
 cli.add_command(doctor)

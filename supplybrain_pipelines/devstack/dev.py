@@ -3,8 +3,11 @@
 1. PostgreSQL: ``SUPPLYBRAIN_DATABASE_URL`` if set, else the embedded server with its data in
    ``.local/pgdata`` (kept across restarts).
 2. The application and Dagster databases exist, and the migrations are applied.
-3. ``dagster dev`` runs on 127.0.0.1 with DAGSTER_HOME in ``.local/dagster_home``.
-4. Ctrl-C (or SIGTERM) stops ``dagster dev``, every process it started, then the embedded server.
+3. Without a real marketplace account, the sandbox serves WB and MoySklad on loopback and its
+   business fills the master data (``devstack/sandbox.py``).
+4. ``dagster dev`` runs on 127.0.0.1 with DAGSTER_HOME in ``.local/dagster_home``.
+5. Ctrl-C (or SIGTERM) stops ``dagster dev``, every process it started, the sandbox, then the
+   embedded server.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from supplybrain_pipelines.config import (
     DEFAULT_DAGSTER_DB,
     LOCAL_STATE_DIR,
     PROJECT_ROOT,
+    WB_MIN_INTERVAL_ENV,
     database_url_from_env,
     embedded_port,
     redact,
@@ -29,6 +33,7 @@ from supplybrain_pipelines.config import (
 from supplybrain_pipelines.db.migrate import upgrade
 from supplybrain_pipelines.devstack.embedded import EmbeddedPostgres, ensure_database
 from supplybrain_pipelines.devstack.environment import dagster_env, prepare_dagster_home
+from supplybrain_pipelines.devstack.sandbox import start_if_no_real_accounts
 
 STOP_GRACE_SECONDS = 30
 
@@ -64,6 +69,7 @@ def stop_process_tree(proc: subprocess.Popen, grace: float = STOP_GRACE_SECONDS)
 
 def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
     server: EmbeddedPostgres | None = None
+    sandbox = None
     app_url = database_url_from_env()
     stopping = False
 
@@ -90,8 +96,14 @@ def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
         say(f"migrations applied: {', '.join(applied)}" if applied
             else "schema is up to date")
 
+        sandbox = start_if_no_real_accounts(app_url)
+        if sandbox is not None:
+            say(f"no real marketplace account: serving the sandbox on {sandbox.url} "
+                "with its WB and MoySklad accounts registered")
         home = prepare_dagster_home(LOCAL_STATE_DIR / "dagster_home")
         env = dagster_env(app_url, home)
+        if sandbox is not None:
+            env.setdefault(WB_MIN_INTERVAL_ENV, "0")
         dagster = Path(sys.executable).parent / "dagster"
         say(f"starting Dagster UI on http://{host}:{port} (Ctrl-C stops everything)")
         proc = subprocess.Popen(
@@ -109,6 +121,8 @@ def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
         stop_process_tree(proc)
         return proc.returncode if proc.returncode and proc.returncode > 0 else 0
     finally:
+        if sandbox is not None:
+            sandbox.stop()
         if server is not None and server.started_here:
             say("stopping embedded PostgreSQL ...")
             server.stop()

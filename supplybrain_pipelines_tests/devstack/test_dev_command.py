@@ -41,10 +41,11 @@ def _location_status(port: int) -> list[tuple[str, str, str]] | None:
             for e in entries]
 
 
-def start_dev(state_dir: Path, pg_port: int, ui_port: int, log: Path):
+def start_dev(state_dir: Path, pg_port: int, ui_port: int, log: Path, sandbox_port: int):
     env = {k: v for k, v in os.environ.items() if k != DATABASE_URL_ENV and
            not k.startswith("DAGSTER_")}
-    env.update(SUPPLYBRAIN_STATE_DIR=str(state_dir), SUPPLYBRAIN_EMBEDDED_PG_PORT=str(pg_port))
+    env.update(SUPPLYBRAIN_STATE_DIR=str(state_dir), SUPPLYBRAIN_EMBEDDED_PG_PORT=str(pg_port),
+               SUPPLYBRAIN_SANDBOX_PORT=str(sandbox_port))
     started = time.monotonic()
     proc = subprocess.Popen([str(BIN / "supplybrain"), "dev", "--port", str(ui_port)], env=env,
                             stdout=log.open("w"), stderr=subprocess.STDOUT,
@@ -99,29 +100,50 @@ def _postmaster(state: Path) -> psutil.Process:
 
 
 def _start_stop_twice(state: Path, pg_port: int, ui_port: int, tmp_path: Path):
-    proc, cold = start_dev(state, pg_port, ui_port, tmp_path / "dev1.log")
+    sandbox_port = free_port()
+    proc, cold = start_dev(state, pg_port, ui_port, tmp_path / "dev1.log", sandbox_port)
     try:
         postmaster = _postmaster(state)
         conninfo = f"host=127.0.0.1 port={pg_port} user=postgres"
         with psycopg.connect(f"{conninfo} dbname=supplybrain") as conn:
             assert conn.execute("SELECT count(*) FROM supplybrain.monitoring_alert_rules"
                                 ).fetchone() == (9,)
-            conn.execute("INSERT INTO supplybrain.wb_integration_accounts (name, api_token) "
-                         "VALUES ('persisted', 'token-that-must-survive-restart')")
+            # no real account: the sandbox's accounts were registered, pointing at it
+            urls = conn.execute("SELECT base_url FROM supplybrain.wb_integration_accounts"
+                                ).fetchall()
+            assert urls and all(u == (f"http://127.0.0.1:{sandbox_port}",) for u in urls)
         with psycopg.connect(f"{conninfo} dbname=dagster") as conn:
             daemons = conn.execute("SELECT count(*) FROM daemon_heartbeats").fetchone()[0]
-        assert daemons > 0, "the daemon does not write its heartbeats to PostgreSQL"
+            assert daemons > 0, "the daemon does not write its heartbeats to PostgreSQL"
+            # the backfill sensor (RUNNING by default) queued one ingest run per WB account,
+            # and the daemon ran them against the sandbox
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                runs = conn.execute("SELECT status FROM runs WHERE pipeline_name = 'ingest'"
+                                    ).fetchall()
+                if len(runs) >= len(urls) and all(r == ("SUCCESS",) for r in runs):
+                    break
+                assert not any(r == ("FAILURE",) for r in runs), runs
+                time.sleep(1)
+            else:
+                raise AssertionError(f"backfill runs did not succeed: {runs}")
+        with psycopg.connect(f"{conninfo} dbname=supplybrain") as conn:
+            assert conn.execute("SELECT count(*) FROM supplybrain.wb_orders").fetchone()[0] > 0
+            # inactive, so nothing ever calls the real WB host with it
+            conn.execute("INSERT INTO supplybrain.wb_integration_accounts "
+                         "(name, api_token, is_active) "
+                         "VALUES ('persisted', 'token-that-must-survive-restart', false)")
     finally:
         family = stop_with_ctrl_c(proc)
     assert alive(family) == []
     assert alive([postmaster]) == []
 
-    proc, warm = start_dev(state, pg_port, ui_port, tmp_path / "dev2.log")
+    proc, warm = start_dev(state, pg_port, ui_port, tmp_path / "dev2.log", sandbox_port)
     try:
         postmaster = _postmaster(state)
         with psycopg.connect(f"{conninfo} dbname=supplybrain") as conn:
-            names = conn.execute("SELECT name FROM supplybrain.wb_integration_accounts"
-                                 ).fetchall()
+            names = conn.execute("SELECT name FROM supplybrain.wb_integration_accounts "
+                                 "WHERE name = 'persisted'").fetchall()
         assert names == [("persisted",)]
         assert "schema is up to date" in (tmp_path / "dev2.log").read_text()
     finally:

@@ -79,8 +79,9 @@ def ms_account(sb: SandboxServer) -> Account:
 
 
 def max_units_in_any_window(events: list[tuple[float, int]], window_s: float) -> int:
-    """The most units booked in any half-open window ``(t - window_s, t]``."""
-    return max(sum(w for s, w in events if t - window_s < s <= t) for t, _ in events)
+    """The most units booked in any half-open window ``(t - window_s, t]``, i.e. bookings at
+    ``s`` with ``s <= t < s + window_s`` (the limiter's own arithmetic, so floats agree)."""
+    return max(sum(w for s, w in events if s <= t < s + window_s) for t, _ in events)
 
 
 # ---------------------------------------------------------------------------------------------

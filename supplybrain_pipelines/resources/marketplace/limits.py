@@ -86,13 +86,13 @@ class WeightedWindowLimiter:
         with self._lock:
             now = self._clock()
             booked = self._booked.setdefault(key, deque())
-            while booked and booked[0][0] <= now - self._hold:
+            while booked and booked[0][0] + self._hold <= now:
                 booked.popleft()  # left the window for good
             # Bookings are in time order; a new one never goes before the last one.
             start = max(now, booked[-1][0]) if booked else now
             entries = list(booked)
             first = 0
-            while first < len(entries) and entries[first][0] <= start - self._hold:
+            while first < len(entries) and entries[first][0] + self._hold <= start:
                 first += 1
             used = sum(w for _, w in entries[first:])
             while used + weight > self.units:

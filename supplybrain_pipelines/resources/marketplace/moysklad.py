@@ -120,7 +120,11 @@ class MoySkladClient(BaseClient):
                 yield body["rows"]
             if not next_href:
                 return
-            url, params = self._same_origin(endpoint, next_href), None
+            next_url = self._same_origin(endpoint, next_href)
+            if next_url == url:
+                raise self.error(ErrorClass.BAD_PAYLOAD, endpoint,
+                                 hint="meta.nextHref points at the page it came with")
+            url, params = next_url, None
 
     # -- helpers -----------------------------------------------------------------------------
     def _same_origin(self, endpoint: str, href: Any) -> str:

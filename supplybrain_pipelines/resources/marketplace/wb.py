@@ -154,4 +154,4 @@ class WbClient(BaseClient):
                               retry_after_s=self.capped(wait))
         if status >= 500:
             return self.error(ErrorClass.HTTP_5XX, endpoint, status)
-        return self.error(ErrorClass.HTTP_4XX, endpoint, status)
+        return self.error(ErrorClass.HTTP_4XX, endpoint, status)  # also 1xx/3xx: not followed

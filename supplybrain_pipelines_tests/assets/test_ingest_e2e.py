@@ -118,6 +118,19 @@ def test_empty_database_ingests_exactly_what_was_served_and_a_rerun_adds_nothing
                     f"WHERE srid = '{one['srid']}'")
     assert stored < one["date"] and stored[11:13] != one["date"][11:13]
 
+    # account health: every endpoint succeeded; WB token expiry read from the JWT exp claim
+    engine = sa.create_engine(seeded_db)
+    with engine.connect() as conn:
+        health = conn.execute(sa.text(
+            "SELECT a.name, h.endpoint, h.token_expires_at, h.consecutive_failures "
+            "FROM supplybrain.account_health h JOIN supplybrain.wb_integration_accounts a "
+            "ON a.id = h.account_id WHERE h.account_kind = 'wb'")).all()
+    engine.dispose()
+    expiry = {a.name: a.token_expires_at for a in business.wb_accounts}
+    assert len(health) == 3 * len(business.wb_accounts)
+    assert all(row.token_expires_at == expiry[row.name] for row in health)
+    assert all(row.consecutive_failures == 0 for row in health)
+
     second = ingest(seeded_db, dagster_instance)
     assert second.success
     assert counts(seeded_db) == after

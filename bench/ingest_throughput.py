@@ -42,6 +42,7 @@ import cProfile
 import gc
 import io
 import logging
+import os
 import platform
 import pstats
 import shutil
@@ -50,6 +51,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -58,6 +60,7 @@ import psycopg
 import pydantic
 import sqlalchemy as sa
 
+from supplybrain_pipelines.assets.ingest import wb as wb_asset
 from supplybrain_pipelines.assets.ingest._run import IngestConfig
 from supplybrain_pipelines.assets.ingest.state import active_accounts
 from supplybrain_pipelines.assets.ingest.wb import ORDERS, ingest_incremental
@@ -111,9 +114,71 @@ _QUIET.setLevel(logging.WARNING)
 _CONTEXT = SimpleNamespace(log=_QUIET, run=SimpleNamespace(run_id="bench-ingest-throughput"))
 
 
+# -- where A's time goes: wall-clock timers around the real functions the asset calls ----------
+#: Names in ``assets.ingest.wb`` that the page loop calls, and the step they are reported under.
+STEPS = {
+    "validate_page": "validate_page (pydantic)",
+    "drop_stale": "drop_stale (stale-check query)",
+    "bulk_upsert": "bulk_upsert (COPY + INSERT..ON CONFLICT)",
+    "quarantine": "quarantine + unmatched + cursor",
+    "_unmatched_barcodes": "quarantine + unmatched + cursor",
+    "note_unmatched": "quarantine + unmatched + cursor",
+    "advance_cursor": "quarantine + unmatched + cursor",
+}
+STEP_ORDER = ["validate_page (pydantic)", "drop_stale (stale-check query)",
+              "bulk_upsert (COPY + INSERT..ON CONFLICT)", "quarantine + unmatched + cursor",
+              "connect + begin", "commit", "other (to_row, loop, account set-up)"]
+
+
+class StepTimer:
+    """Wraps the functions ``ingest_incremental`` looks up in its module, and the warehouse's
+    transactions, with wall-clock timers (a few microseconds per page: the real functions run
+    unchanged). Use as a context manager around one pipeline pass."""
+
+    def __init__(self, warehouse: PostgresWarehouse) -> None:
+        self.seconds: dict[str, float] = dict.fromkeys(STEP_ORDER, 0.0)
+        self._warehouse = warehouse
+        self._saved: dict[str, object] = {}
+
+    def _wrap(self, fn, step: str):
+        def timed_call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[step] += time.perf_counter() - start
+        return timed_call
+
+    @contextmanager
+    def transaction(self):
+        start = time.perf_counter()
+        with self._warehouse.transaction() as conn:
+            self.seconds["connect + begin"] += time.perf_counter() - start
+            yield conn
+            start = time.perf_counter()
+        self.seconds["commit"] += time.perf_counter() - start
+
+    def __enter__(self) -> StepTimer:
+        for name, step in STEPS.items():
+            self._saved[name] = getattr(wb_asset, name)
+            setattr(wb_asset, name, self._wrap(self._saved[name], step))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for name, fn in self._saved.items():
+            setattr(wb_asset, name, fn)
+        self._saved.clear()
+
+    def finish(self, total_s: float) -> dict[str, float]:
+        self.seconds["other (to_row, loop, account set-up)"] = total_s - sum(
+            v for k, v in self.seconds.items() if not k.startswith("other"))
+        return self.seconds
+
+
 # -- the measured passes -----------------------------------------------------------------------
-def run_pipeline(warehouse: PostgresWarehouse, pages_by_account: dict[int, list[WbPage]]) -> int:
-    """A: what the ``wb_orders`` asset does, page by page; returns records processed."""
+def run_pipeline(warehouse, pages_by_account: dict[int, list[WbPage]]) -> int:
+    """A: what the ``wb_orders`` asset does, page by page; returns records processed.
+    ``warehouse`` is a :class:`PostgresWarehouse` or a :class:`StepTimer` in front of one."""
     outcomes = ingest_incremental(_CONTEXT, IngestConfig(), warehouse,
                                   _ReplayMarketplace(pages_by_account), ORDERS)
     skipped = [o for o in outcomes if o.skipped]
@@ -212,10 +277,12 @@ def verdict(ok: bool) -> str:
 def profile_pipeline(warehouse: PostgresWarehouse, engine: sa.Engine,
                      pages_by_account: dict[int, list[WbPage]]) -> None:
     reset(engine)
+    subset = {account_id: pages[:1] for account_id, pages in pages_by_account.items()}
+    rows = sum(len(p.records) for pages in subset.values() for p in pages)
     profiler = cProfile.Profile()
     gc.collect()
     profiler.enable()
-    run_pipeline(warehouse, pages_by_account)
+    run_pipeline(warehouse, subset)
     profiler.disable()
     for order, limit in (("cumulative", 15), ("tottime", 12)):
         buf = io.StringIO()
@@ -223,8 +290,8 @@ def profile_pipeline(warehouse: PostgresWarehouse, engine: sa.Engine,
         stats.sort_stats(order).print_stats(limit)
         text = buf.getvalue()
         body = text[text.index("   ncalls"):] if "   ncalls" in text else text
-        _say(f"--- cProfile of one pipeline pass (A), top {limit} by {order} "
-             f"(profiler overhead inflates Python-heavy parts) ---")
+        _say(f"--- cProfile of pipeline A on the first page of each account ({rows:,} rows), "
+             f"top {limit} by {order} (the profiler inflates Python-heavy parts) ---")
         for line in body.rstrip().splitlines():
             _say(line.replace(str(Path.cwd()) + "/", "").replace(sys.prefix + "/", ""))
         _say()
@@ -252,7 +319,7 @@ def main() -> int:
     _say(f"ingest_throughput  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  "
          f"python {platform.python_version()}  psycopg {psycopg.__version__}  "
          f"pydantic {pydantic.__version__}  sqlalchemy {sa.__version__}  "
-         f"cpus {__import__('os').cpu_count()}")
+         f"cpus {os.cpu_count()}")
     root = Path(tempfile.mkdtemp(prefix="supplybrain-bench-pg-"))
     server = EmbeddedPostgres(root / "data", free_port(), fast_unsafe=False)
     engine: sa.Engine | None = None
@@ -307,7 +374,6 @@ def main() -> int:
         validated = validate_all(pages_by_account)
         tuples_by_page = [[ORDERS.to_row(r, account_id) for r in rows]
                           for account_id, pages in validated.items() for rows in pages]
-        bulk_rows = sum(len(rows) for rows in tuples_by_page)
         seen: set[str] = set()
         rbr_rows: list[tuple] = []
         for rows in tuples_by_page:
@@ -330,9 +396,12 @@ def main() -> int:
 
         # -- timed repetitions -----------------------------------------------------------------
         results: dict[str, list[tuple[int, float]]] = {k: [] for k in "AVBC"}
+        breakdowns: list[dict[str, float]] = []
         for rep in range(1, args.repeat + 1):
             reset(engine)
-            results["A"].append(timed(lambda: run_pipeline(warehouse, pages_by_account)))
+            with StepTimer(warehouse) as steps:
+                results["A"].append(timed(lambda: run_pipeline(steps, pages_by_account)))
+            breakdowns.append(steps.finish(results["A"][-1][1]))
             stored = count_orders(engine)
             if stored != distinct:
                 raise RuntimeError(f"pipeline stored {stored} orders, expected {distinct}")
@@ -370,7 +439,7 @@ def main() -> int:
         }
         _say()
         _say(f"results: median of {args.repeat} repetitions "
-             f"(machine: {__import__('os').cpu_count()} vCPU, shared)")
+             f"(machine: {os.cpu_count()} vCPU, shared)")
         header = f"{'path':<42} {'rows':>9} {'median s':>9} {'rows/s':>10}  {'min..max rows/s':>19}"
         _say(header)
         _say("-" * len(header))
@@ -379,7 +448,7 @@ def main() -> int:
             rows, secs, r, lo, hi = median_rate(key)
             medians[key] = r
             _say(f"{labels[key]:<42} {rows:>9,} {secs:>9.3f} {fmt_rate(r):>10}  "
-                 f"{fmt_rate(lo):>9}..{fmt_rate(hi):<9}")
+                 f"{fmt_rate(lo):>9}..{fmt_rate(hi)}")
         _say(f"{'HTTP fetch + JSON decode (once)':<42} {fetched:>9,} {fetch_s:>9.3f} "
              f"{fmt_rate(fetched / fetch_s):>10}  {'(single run)':>19}")
         _say()
@@ -387,7 +456,15 @@ def main() -> int:
              f"   [{', '.join(f'{x:.1f}' for x in ratio_ac)}]")
         _say(f"ratio B/C (median of per-repetition ratios): {statistics.median(ratio_bc):6.1f}x"
              f"   [{', '.join(f'{x:.1f}' for x in ratio_bc)}]")
-        _say(f"validate_page share of A's time (median): {statistics.median(share_v):.0%}")
+        _say()
+        a_median_s = statistics.median(s for _, s in results["A"])
+        _say("where A's time goes (wall clock per step, median over repetitions; "
+             "timers around the real calls):")
+        for step in STEP_ORDER:
+            secs = statistics.median(b[step] for b in breakdowns)
+            _say(f"  {step:<42} {secs:7.3f} s  {secs / a_median_s:5.0%}")
+        _say(f"  (validate_page alone, outside the pipeline: {statistics.median(share_v):.0%} "
+             "of A's time)")
         _say()
         a_ok = medians["A"] >= TARGET_ROWS_PER_S
         b_ok = medians["B"] >= TARGET_ROWS_PER_S
@@ -406,6 +483,12 @@ def main() -> int:
             profile_pipeline(warehouse, engine, pages_by_account)
         _say(f"total wall time {time.perf_counter() - started:.0f} s")
         return 0
+    except sa.exc.DBAPIError as exc:  # the statement may be megabytes long: show the cause only
+        _say(f"FAILED: {type(exc.orig).__name__}: {str(exc.orig)[:300]}")
+        if "65535" in str(exc.orig):
+            _say("(drop_stale binds one parameter per key: a page of more than 65 535 rows "
+                 "exceeds PostgreSQL's limit of bind parameters per statement)")
+        return 1
     finally:
         if warehouse is not None and warehouse._engine is not None:
             warehouse._engine.dispose()

@@ -20,7 +20,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -69,12 +68,6 @@ def _meta_id(entity: Any) -> str | None:
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-    #: The record as it arrived, for quarantine if a later check rejects the row.
-    _raw: Any = PrivateAttr(default=None)
-
-    @property
-    def raw(self) -> Any:
-        return self._raw
 
 
 class WbOrder(_Record):
@@ -244,7 +237,7 @@ def validate_page(records: Iterable[Any], model: type[M],
     With ``key`` and ``version``, a page that holds the same key twice keeps the newest version
     and rejects the others as ``stale_duplicate`` (WB re-emits changed rows).
     """
-    good: dict[Any, M] = {}
+    good: dict[Any, tuple[M, Any]] = {}
     ordered: list[M] = []
     bad: list[Rejected] = []
     for record in records:
@@ -257,25 +250,24 @@ def validate_page(records: Iterable[Any], model: type[M],
         except ValidationError as error:
             bad.append(reject(record, error))
             continue
-        row._raw = record
         if key is None:
             ordered.append(row)
             continue
         k = key(row)
         previous = good.get(k)
         if previous is None:
-            good[k] = row
-        elif version(row) >= version(previous):
-            bad.append(_stale(previous, k))
-            good[k] = row
+            good[k] = (row, record)
+        elif version(row) >= version(previous[0]):
+            bad.append(_stale(previous[1], k))
+            good[k] = (row, record)
         else:
-            bad.append(_stale(row, k))
-    rows = ordered if key is None else list(good.values())
+            bad.append(_stale(record, k))
+    rows = ordered if key is None else [row for row, _ in good.values()]
     return rows, bad
 
 
-def _stale(row: _Record, key: Any) -> Rejected:
-    return Rejected(row.raw, "stale_duplicate",
+def _stale(record: Any, key: Any) -> Rejected:
+    return Rejected(record, "stale_duplicate",
                     f"{key}: a newer version of this record is in the same page")
 
 

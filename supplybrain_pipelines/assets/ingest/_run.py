@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Table, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from supplybrain_pipelines.assets.ingest.state import active_accounts, record_health
 from supplybrain_pipelines.logic.records import Rejected
@@ -85,13 +86,15 @@ def drop_stale(conn: Connection, table: Table, key: str, rows: list, version: st
     if not rows:
         return rows, []
     keys = [getattr(r, key) for r in rows]
+    # One array parameter, not one per key: a WB page may hold 80 000 rows (> 65 535 binds).
+    wanted = bindparam("stale_keys", keys, type_=ARRAY(table.c[key].type))
     stored = dict(conn.execute(select(table.c[key], table.c.last_change_at).where(
-        table.c[key].in_(keys))).all())
+        table.c[key] == any_(wanted))).all())
     keep, stale = [], []
     for row in rows:
         known = stored.get(getattr(row, key))
         if known is not None and getattr(row, version) < known:
-            stale.append(Rejected(row.raw, "stale_duplicate",
+            stale.append(Rejected(row.model_dump(mode="json", by_alias=True), "stale_duplicate",
                                   f"{key}: the stored record changed later ({known.isoformat()})"))
         else:
             keep.append(row)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, Text, any_, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from supplybrain_pipelines.assets.ingest._run import (
     GROUP,
@@ -69,8 +70,9 @@ SALES = Feed(
 def _unmatched_barcodes(conn, barcodes: set[str]) -> dict[str, str]:
     if not barcodes:
         return {}
+    wanted = bindparam("barcodes", list(barcodes), type_=ARRAY(Text))
     known = set(conn.execute(select(t.article_wb_mapping.c.wb_sku).where(
-        t.article_wb_mapping.c.wb_sku.in_(barcodes))).scalars())
+        t.article_wb_mapping.c.wb_sku == any_(wanted))).scalars())
     return {b: "WB barcode not in article_wb_mapping" for b in barcodes - known}
 
 

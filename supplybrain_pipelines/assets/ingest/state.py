@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.records import Rejected
-from supplybrain_pipelines.logic.secrets import jwt_expiry, strip_secrets
+from supplybrain_pipelines.logic.tokens import jwt_expiry, strip_secrets
 from supplybrain_pipelines.resources.marketplace import Account, ApiError
 
 ACCOUNT_TABLES = {"wb": t.wb_integration_accounts, "moysklad": t.moysklad_integration_accounts}

@@ -3,8 +3,10 @@
 import dagster as dg
 
 from supplybrain_pipelines.assets.ingest import INGEST_ASSETS
+from supplybrain_pipelines.assets.planning import PLANNING_ASSETS
 from supplybrain_pipelines.assets.sources import SOURCE_ASSETS
 from supplybrain_pipelines.assets.unified import orders_and_rollup, stock
+from supplybrain_pipelines.checks import CHECKS
 from supplybrain_pipelines.jobs import JOBS
 from supplybrain_pipelines.resources import marketplace_from_env
 from supplybrain_pipelines.resources.warehouse import warehouse_from_env
@@ -12,7 +14,8 @@ from supplybrain_pipelines.schedules import SCHEDULES
 from supplybrain_pipelines.sensors import SENSORS
 
 defs = dg.Definitions(
-    assets=[*SOURCE_ASSETS, *INGEST_ASSETS, orders_and_rollup, stock],
+    assets=[*SOURCE_ASSETS, *INGEST_ASSETS, orders_and_rollup, stock, *PLANNING_ASSETS],
+    asset_checks=CHECKS,
     jobs=JOBS,
     schedules=SCHEDULES,
     sensors=SENSORS,

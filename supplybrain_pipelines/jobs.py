@@ -4,6 +4,7 @@ starts it."""
 import dagster as dg
 
 from supplybrain_pipelines.assets.ingest import INGEST_ASSETS
+from supplybrain_pipelines.assets.planning import PLANNING_ASSETS
 from supplybrain_pipelines.assets.sources import SOURCE_ASSETS
 from supplybrain_pipelines.assets.unified import orders_and_rollup, stock
 
@@ -21,4 +22,11 @@ ingest_job = dg.define_asset_job(
     "the unified orders, their daily rollup and stock.",
 )
 
-JOBS = [observe_sources_job, ingest_job]
+planning_job = dg.define_asset_job(
+    name="planning",
+    selection=dg.AssetSelection.assets(*PLANNING_ASSETS),
+    description="Recompute demand, supply, proposals, bundle risk and planning health (the "
+    "automation sensor runs the same assets when fresh orders or stock land).",
+)
+
+JOBS = [observe_sources_job, ingest_job, planning_job]

@@ -42,4 +42,13 @@ def wb_account_backfill_sensor(context: dg.SensorEvaluationContext,
     return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 
-SENSORS = [wb_account_backfill_sensor]
+planning_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "planning_automation",
+    target=dg.AssetSelection.groups("planning"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Recomputes the planning assets (through the run queue) when fresh orders or "
+    "stock land: their automation condition is eager.",
+)
+
+SENSORS = [wb_account_backfill_sensor, planning_automation_sensor]

@@ -42,6 +42,16 @@ from supplybrain_pipelines.db.tables.master import (
     stock_balance,
     warehouse,
 )
+from supplybrain_pipelines.db.tables.outputs import (
+    RISK_LEVELS,
+    bundle_risk,
+    demand,
+    demand_barcode,
+    planning_health,
+    planning_proposals,
+    stock_history,
+    supply,
+)
 from supplybrain_pipelines.db.tables.planning import (
     PRODUCTION_ORDER_FLOAT_SETTINGS,
     article_planning_settings,
@@ -62,6 +72,14 @@ from supplybrain_pipelines.db.tables.unified import (
 )
 
 __all__ = [
+    "RISK_LEVELS",
+    "bundle_risk",
+    "demand",
+    "demand_barcode",
+    "planning_health",
+    "planning_proposals",
+    "stock_history",
+    "supply",
     "ERROR_CLASSES",
     "account_health",
     "ingest_cursors",

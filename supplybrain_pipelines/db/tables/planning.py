@@ -82,6 +82,8 @@ article_planning_settings = sa.Table(
         sa.Column(f"production_order_{suffix}", sa.Float, nullable=True)
         for suffix in PRODUCTION_ORDER_FLOAT_SETTINGS
     ),
+    # New (migration 0004): production quantities are rounded up to this multiple.
+    sa.Column("pack_multiple", sa.Integer, nullable=True),
     sa.UniqueConstraint("article_id"),
 )
 

@@ -1,0 +1,175 @@
+"""``planning_proposals``: what to produce per SKU unit, and why.
+
+Per SKU unit (logic in ``logic/planning``): SS = z·σ_d·√L, ROP = d·L + SS, target =
+d·(L + T) + SS, and target − position when the position is at or below the ROP. Then per
+article: the fabric minimum per Pantone group, the elastic minimum and pack multiples. Every
+row carries its inputs, the settings with their source (article → global → default) and each
+step in ``explanation``. History is kept per run; ``planning_proposals_latest`` is the newest.
+"""
+
+from collections import defaultdict
+
+import dagster as dg
+from psycopg.types.json import Jsonb
+from sqlalchemy import text
+
+from supplybrain_pipelines.assets.planning._common import GROUP, OWNERS, table_metadata
+from supplybrain_pipelines.db import tables as t
+from supplybrain_pipelines.logic.planning import inventory as inv
+from supplybrain_pipelines.logic.planning.bundles import SingleKey
+from supplybrain_pipelines.logic.planning.minimums import (
+    apply_production_minimums,
+    fabric_minimum,
+    pantone_group,
+    spreading_weights,
+)
+from supplybrain_pipelines.logic.planning.risk import classify_bundle_risk
+from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert
+
+DEFAULTS = {"target_coverage_days": 60, "service_level_percent": 90, "lead_time_days": 70,
+            "fabric_min": 7000, "elastic_min": 3000}
+
+INPUTS = """
+WITH g AS (SELECT * FROM supplybrain.global_planning_settings ORDER BY id LIMIT 1)
+SELECT d.sku_unit_id, d.article_id, d.color_id, d.size_id, d.as_of, d.rate, d.sigma_daily,
+       d.method, s.on_hand, s.in_transit_from_client, s.on_order_within_lead, s.position,
+       aps.target_coverage_days AS a_target, g.default_target_coverage_days AS g_target,
+       aps.service_level_percent AS a_service, g.default_service_level_percent AS g_service,
+       aps.lead_time_days AS a_lead, g.default_lead_time_days AS g_lead,
+       aps.pack_multiple, ps.safety_stock_days, ps.alert_threshold_days,
+       c.pantone_code, sz.sort_order,
+       g.default_fabric_min_batch_qty AS g_fabric, g.default_elastic_min_batch_qty AS g_elastic,
+       cps.fabric_min_batch_qty AS color_fabric, w.weight AS size_weight,
+       (SELECT max(e.elastic_min_batch_qty) FROM supplybrain.elastic_planning_settings e
+        WHERE e.article_id = d.article_id) AS a_elastic
+FROM supplybrain.demand d
+JOIN supplybrain.supply s ON s.sku_unit_id = d.sku_unit_id
+JOIN supplybrain.color c ON c.id = d.color_id
+JOIN supplybrain.size sz ON sz.id = d.size_id
+LEFT JOIN g ON true
+LEFT JOIN supplybrain.article_planning_settings aps ON aps.article_id = d.article_id
+LEFT JOIN supplybrain.planning_settings ps ON ps.article_id = d.article_id
+LEFT JOIN supplybrain.color_planning_settings cps ON cps.article_id = d.article_id
+     AND cps.color_id = d.color_id
+LEFT JOIN supplybrain.production_order_size_weight_settings w ON w.article_id = d.article_id
+     AND w.size_id = d.size_id AND w.weight > 0
+ORDER BY d.article_id, sz.sort_order, d.sku_unit_id
+"""
+
+
+def resolve(article, global_, default) -> tuple:
+    """A setting and where it came from: the article's, else the global row's, else the
+    built-in default."""
+    if article is not None:
+        return article, "article"
+    if global_ is not None:
+        return global_, "global"
+    return default, "default"
+
+
+def plan_sku(r) -> dict:
+    """The per-SKU quantities, before production minimums."""
+    target_days, target_src = resolve(r.a_target, r.g_target, DEFAULTS["target_coverage_days"])
+    service, service_src = resolve(r.a_service, r.g_service, DEFAULTS["service_level_percent"])
+    lead, lead_src = resolve(r.a_lead, r.g_lead, DEFAULTS["lead_time_days"])
+    z = inv.z_for_service_level(service / 100)
+    ss = inv.safety_stock(z, r.sigma_daily, lead)
+    rop = inv.reorder_point(r.rate, lead, ss)
+    target = inv.order_up_to(r.rate, lead, target_days, ss)
+    rec = inv.recommend(target, r.position, rop, demand=r.rate)
+    risk = classify_bundle_risk(r.on_hand, r.rate, r.safety_stock_days, r.alert_threshold_days)
+    return {
+        "row": r, "lead": lead, "target_days": target_days, "service": service / 100,
+        "z": z, "ss": ss, "rop": rop, "target": target, "reason": rec.reason,
+        "raw": inv.whole_units(rec.quantity), "risk": risk.level,
+        "cover": inv.days_of_cover(r.on_hand, r.rate),
+        "stockout": inv.stockout_date(r.as_of, r.on_hand, r.rate),
+        "settings": {"target_coverage_days": [target_days, target_src],
+                     "service_level_percent": [service, service_src],
+                     "lead_time_days": [lead, lead_src]},
+    }
+
+
+def apply_minimums(plans: list[dict]) -> tuple[dict, dict, list[dict], dict]:
+    """One article's production minimums; nothing is forced when nothing is needed."""
+    keys = [SingleKey(p["row"].article_id, p["row"].color_id, p["row"].size_id) for p in plans]
+    quantities = {k: p["raw"] for k, p in zip(keys, plans, strict=True)}
+    first = plans[0]["row"]
+    pantone = {p["row"].color_id: pantone_group(p["row"].color_id, p["row"].pantone_code)
+               for p in plans}
+    global_fabric = first.g_fabric if first.g_fabric is not None else DEFAULTS["fabric_min"]
+    by_group: dict[str, list] = defaultdict(list)
+    for p in plans:
+        by_group[pantone[p["row"].color_id]].append(p["row"].color_fabric)
+    fabric = {group: fabric_minimum(global_fabric, minima) for group, minima in by_group.items()}
+    elastic, elastic_src = resolve(first.a_elastic, first.g_elastic, DEFAULTS["elastic_min"])
+    weights, basis = spreading_weights(
+        keys, demand={k: p["row"].rate for k, p in zip(keys, plans, strict=True)},
+        size_weights={p["row"].size_id: p["row"].size_weight for p in plans
+                      if p["row"].size_weight})
+    settings = {"fabric_minimum_by_pantone": fabric, "elastic_minimum": [elastic, elastic_src],
+                "pack_multiple": first.pack_multiple, "spread_by": basis}
+    if sum(quantities.values()) == 0:
+        return quantities, dict.fromkeys(keys, "none"), [], settings
+    result = apply_production_minimums(
+        quantities, pantone_of_color=pantone, fabric_minimum_by_pantone=fabric,
+        elastic_minimum=elastic, weights=weights, pack_multiple=first.pack_multiple,
+        order=keys)
+    return result.quantities, result.limiting_constraint, result.steps, settings
+
+
+def explanation(p: dict, article: dict, steps: list[dict]) -> dict:
+    r = p["row"]
+    return {
+        "inputs": {"demand_rate": r.rate, "demand_method": r.method, "sigma_daily": r.sigma_daily,
+                   "on_hand": r.on_hand, "returns_in_transit": r.in_transit_from_client,
+                   "on_order_within_lead": r.on_order_within_lead, "position": r.position},
+        "settings": {**p["settings"], **article},
+        "steps": [
+            {"step": "z", "service_level": p["service"], "value": p["z"]},
+            {"step": "safety_stock", "formula": "z * sigma_d * sqrt(L)", "value": p["ss"]},
+            {"step": "reorder_point", "formula": "d * L + SS", "value": p["rop"]},
+            {"step": "target", "formula": "d * (L + T) + SS", "value": p["target"]},
+            {"step": "recommend", "reason": p["reason"], "quantity": p["raw"]},
+            *steps,
+        ],
+    }
+
+
+@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres", "python"}, code_version="1",
+          deps=["demand", "supply"], automation_condition=dg.AutomationCondition.eager(),
+          description="What to produce per article × colour × size: safety stock, reorder "
+          "point, order-up-to target and the recommended quantity after fabric, elastic and "
+          "pack minimums, with days of cover, stock-out date, risk level, limiting constraint "
+          "and a JSON explanation of every step. Kept per run.")
+def planning_proposals(context: dg.AssetExecutionContext,
+                       warehouse: PostgresWarehouse) -> dg.MaterializeResult:
+    run_id = context.run.run_id
+    with warehouse.transaction() as conn:
+        by_article: dict[int, list[dict]] = defaultdict(list)
+        for r in conn.execute(text(INPUTS)):
+            by_article[r.article_id].append(plan_sku(r))
+        rows = []
+        for plans in by_article.values():
+            final, limiting, steps, settings = apply_minimums(plans)
+            for p in plans:
+                r = p["row"]
+                key = SingleKey(r.article_id, r.color_id, r.size_id)
+                rows.append((
+                    run_id, r.as_of, r.sku_unit_id, r.article_id, r.color_id, r.size_id,
+                    r.rate, r.sigma_daily, r.on_hand, r.on_order_within_lead, r.position,
+                    p["lead"], p["target_days"], p["service"], p["ss"], p["rop"], p["target"],
+                    p["raw"], final[key], p["reason"], p["cover"], p["stockout"], p["risk"],
+                    limiting[key], Jsonb(explanation(p, settings, steps))))
+        columns = ["run_id", "as_of", "sku_unit_id", "article_id", "color_id", "size_id",
+                   "demand_rate", "sigma_daily", "on_hand", "on_order_within_lead", "position",
+                   "lead_time_days", "target_coverage_days", "service_level", "safety_stock",
+                   "reorder_point", "target_level", "raw_quantity", "recommended_quantity",
+                   "reason", "days_of_cover", "stockout_date", "risk_level",
+                   "limiting_constraint", "explanation"]
+        bulk_upsert(conn, t.planning_proposals, columns, rows, ["run_id", "sku_unit_id"])
+    total = sum(row[18] for row in rows)
+    context.log.info(f"planning proposals: {len(rows)} SKU units, {total} units to produce")
+    return dg.MaterializeResult(metadata=table_metadata(
+        warehouse, t.planning_proposals, run_id=run_id, sku_units=len(rows),
+        sku_units_to_produce=sum(1 for row in rows if row[18] > 0), units_to_produce=total))

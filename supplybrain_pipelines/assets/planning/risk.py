@@ -1,0 +1,125 @@
+"""``bundle_risk`` per (article, bundle type), with the old backend's classification, and
+``planning_health`` per article from the latest proposals.
+
+Availability differs from the old backend in one documented way: bundles that could be
+assembled from singles use all own stock of the SKU unit (``supply.own_stock``), not one
+"NSK" warehouse picked by id. Average daily sales are the bundle barcodes' net units over the
+demand window divided by its length (calendar days), not over the span between the first and
+last sale day.
+"""
+
+from collections import Counter, defaultdict
+
+import dagster as dg
+from sqlalchemy import delete, select, text
+
+from supplybrain_pipelines.assets.planning._common import GROUP, OWNERS, table_metadata
+from supplybrain_pipelines.db import tables as t
+from supplybrain_pipelines.logic.planning.risk import classify_bundle_risk
+from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert
+
+BUNDLES = """
+WITH types AS (
+    SELECT DISTINCT article_id, bundle_type_id FROM supplybrain.article_wb_mapping
+    WHERE bundle_type_id IS NOT NULL AND size_id IS NOT NULL
+    UNION
+    SELECT DISTINCT r.article_id, r.bundle_type_id FROM supplybrain.bundle_recipe r
+    WHERE EXISTS (SELECT 1 FROM supplybrain.sku_unit su
+                  WHERE su.article_id = r.article_id AND su.color_id = r.color_id)
+),
+ready AS (
+    SELECT m.article_id, m.bundle_type_id, sum(s.quantity) AS q
+    FROM supplybrain.article_wb_mapping m
+    JOIN supplybrain.stock s ON s.channel = 'wb' AND s.item_key = m.wb_sku
+    WHERE m.bundle_type_id IS NOT NULL GROUP BY 1, 2
+),
+per_size AS (
+    SELECT r.article_id, r.bundle_type_id, sz.size_id,
+           CASE WHEN count(su.id) < count(*) THEN 0
+                ELSE min(greatest(COALESCE(sp.own_stock, 0), 0)) END AS capacity
+    FROM supplybrain.bundle_recipe r
+    JOIN (SELECT DISTINCT article_id, size_id FROM supplybrain.sku_unit) sz
+         ON sz.article_id = r.article_id
+    LEFT JOIN supplybrain.sku_unit su ON su.article_id = r.article_id
+         AND su.color_id = r.color_id AND su.size_id = sz.size_id
+    LEFT JOIN supplybrain.supply sp ON sp.sku_unit_id = su.id
+    GROUP BY 1, 2, 3
+),
+potential AS (SELECT article_id, bundle_type_id, sum(capacity) AS q FROM per_size GROUP BY 1, 2),
+sales AS (
+    SELECT article_id, bundle_type_id, sum(avg_daily) AS avg_daily, max(as_of) AS as_of
+    FROM supplybrain.demand_barcode WHERE bundle_type_id IS NOT NULL GROUP BY 1, 2
+)
+SELECT ty.article_id, ty.bundle_type_id, COALESCE(ready.q, 0)::float AS wb_ready,
+       COALESCE(potential.q, 0)::float AS potential, COALESCE(sales.avg_daily, 0)::float AS avg,
+       COALESCE(ps.safety_stock_days, 7) AS safety, COALESCE(ps.alert_threshold_days, 14) AS alert
+FROM types ty
+LEFT JOIN ready USING (article_id, bundle_type_id)
+LEFT JOIN potential USING (article_id, bundle_type_id)
+LEFT JOIN sales USING (article_id, bundle_type_id)
+LEFT JOIN supplybrain.planning_settings ps ON ps.article_id = ty.article_id
+ORDER BY 1, 2
+"""
+
+#: How bad each level is, for an article's worst risk.
+SEVERITY = {"critical": 4, "warning": 3, "no_data": 2, "overstock": 1, "ok": 0}
+
+
+@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="1",
+          deps=["demand", "supply"], automation_condition=dg.AutomationCondition.eager(),
+          description="Risk per (article, bundle type): ready WB bundles plus bundles that own "
+          "singles could make, days of cover at the bundle barcodes' sales rate, classified "
+          "with the old backend's thresholds (safety/alert days, overstock = 3 × alert).")
+def bundle_risk(context: dg.AssetExecutionContext,
+                warehouse: PostgresWarehouse) -> dg.MaterializeResult:
+    with warehouse.transaction() as conn:
+        as_of = conn.execute(select(t.demand.c.as_of).limit(1)).scalar_one_or_none()
+        rows = []
+        for r in conn.execute(text(BUNDLES)):
+            total = r.wb_ready + r.potential
+            risk = classify_bundle_risk(total, r.avg, r.safety, r.alert)
+            rows.append((as_of, r.article_id, r.bundle_type_id, r.wb_ready, r.potential, total,
+                         r.avg, risk.days_of_cover, r.safety, r.alert, 3 * r.alert, risk.level,
+                         risk.explanation))
+        conn.execute(delete(t.bundle_risk))
+        if as_of is not None:
+            bulk_upsert(conn, t.bundle_risk, [c.name for c in t.bundle_risk.columns], rows,
+                        ["article_id", "bundle_type_id"])
+    levels = Counter(r[11] for r in rows) if as_of is not None else Counter()
+    context.log.info(f"bundle risk: {dict(levels)}")
+    return dg.MaterializeResult(metadata=table_metadata(
+        warehouse, t.bundle_risk, **{f"risk_{level}": levels.get(level, 0)
+                                     for level in SEVERITY}))
+
+
+@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="1",
+          deps=["planning_proposals"], automation_condition=dg.AutomationCondition.eager(),
+          description="Per article, from the latest proposals: the worst SKU risk, how many SKU "
+          "units need production, the total recommended and the dominant limiting constraint.")
+def planning_health(context: dg.AssetExecutionContext,
+                    warehouse: PostgresWarehouse) -> dg.MaterializeResult:
+    p = t.planning_proposals.c
+    with warehouse.transaction() as conn:
+        latest = conn.execute(text(
+            "SELECT run_id, as_of FROM supplybrain.planning_proposals_latest LIMIT 1")).first()
+        rows = []
+        if latest is not None:
+            by_article = defaultdict(list)
+            for r in conn.execute(select(p.article_id, p.risk_level, p.recommended_quantity,
+                                         p.limiting_constraint).where(p.run_id == latest.run_id)):
+                by_article[r.article_id].append(r)
+            for article_id, skus in sorted(by_article.items()):
+                producing = [s for s in skus if s.recommended_quantity > 0]
+                constraints = Counter(s.limiting_constraint for s in producing)
+                rows.append((latest.run_id, article_id, latest.as_of,
+                             max((s.risk_level for s in skus), key=SEVERITY.__getitem__),
+                             len(skus), len(producing),
+                             sum(s.recommended_quantity for s in skus),
+                             constraints.most_common(1)[0][0] if constraints else "none"))
+            conn.execute(delete(t.planning_health).where(
+                t.planning_health.c.run_id == latest.run_id))
+            bulk_upsert(conn, t.planning_health,
+                        [c.name for c in t.planning_health.columns if c.name != "computed_at"],
+                        rows, ["run_id", "article_id"])
+    context.log.info(f"planning health: {len(rows)} articles")
+    return dg.MaterializeResult(metadata=table_metadata(warehouse, t.planning_health))

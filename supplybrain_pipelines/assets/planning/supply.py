@@ -1,0 +1,130 @@
+"""``supply``: what each SKU unit has and will have — own stock, WB stock (bundles turned into
+singles), returns on their way back, and open purchase orders by ETA — and the inventory
+position. It also records today's availability in ``stock_history``, from which ``demand``
+learns in-stock days.
+"""
+
+import dagster as dg
+from sqlalchemy import delete, text
+from sqlalchemy.dialects.postgresql import insert
+
+from supplybrain_pipelines.assets.planning._common import (
+    ACTIVE_SKUS,
+    GROUP,
+    OWNERS,
+    PlanningConfig,
+    as_of_date,
+    table_metadata,
+)
+from supplybrain_pipelines.db import tables as t
+from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert
+
+#: WB's pseudo-warehouse rows (warehouse-remains report): totals and transit, not places.
+PSEUDO_WAREHOUSES = ("В пути до получателей", "В пути возвраты на склад WB",
+                     "Всего находится на складах")
+
+#: Own stock: MoySklad's when the SKU unit has any, else stock_balance on internal warehouses
+#: (the old backend's table), never both, and never below 0. WB stock: single-piece barcodes
+#: count for their SKU unit; a bundle barcode counts one piece for each recipe colour in its
+#: size. Units on their way to clients are sold and not counted; units on their way back
+#: (returns) are. Open purchase orders (approved, ordered) count in the position when due
+#: within the lead time.
+SUPPLY = f"""
+WITH active AS ({ACTIVE_SKUS}),
+settings AS (
+    SELECT a.sku_unit_id,
+           COALESCE(aps.lead_time_days,
+                    (SELECT default_lead_time_days FROM supplybrain.global_planning_settings
+                     ORDER BY id LIMIT 1), 70) AS lead_time_days
+    FROM active a
+    LEFT JOIN supplybrain.article_planning_settings aps ON aps.article_id = a.article_id
+),
+own_ms AS (
+    SELECT sku_unit_id, sum(quantity) AS q FROM supplybrain.stock
+    WHERE channel = 'own' AND sku_unit_id IS NOT NULL GROUP BY 1
+),
+own_balance AS (
+    SELECT sb.sku_unit_id, sum(greatest(sb.quantity, 0)) AS q
+    FROM supplybrain.stock_balance sb JOIN supplybrain.warehouse w ON w.id = sb.warehouse_id
+    WHERE w.type = 'internal' GROUP BY 1
+),
+wb AS (
+    SELECT s.sku_unit_id, s.quantity AS single, 0 AS bundled, s.in_transit_to_client AS tt,
+           s.in_transit_from_client AS tf
+    FROM supplybrain.stock s
+    WHERE s.channel = 'wb' AND s.sku_unit_id IS NOT NULL
+      AND s.location NOT IN {PSEUDO_WAREHOUSES!r}
+    UNION ALL
+    SELECT su.id, 0, s.quantity, s.in_transit_to_client, s.in_transit_from_client
+    FROM supplybrain.stock s
+    JOIN supplybrain.bundle_recipe r ON r.article_id = s.article_id
+         AND r.bundle_type_id = s.bundle_type_id
+    JOIN supplybrain.sku_unit su ON su.article_id = s.article_id AND su.color_id = r.color_id
+         AND su.size_id = s.size_id
+    WHERE s.channel = 'wb' AND s.bundle_type_id IS NOT NULL
+      AND s.location NOT IN {PSEUDO_WAREHOUSES!r}
+),
+wb_sum AS (
+    SELECT sku_unit_id, sum(single) AS single, sum(bundled) AS bundled, sum(tt) AS tt,
+           sum(tf) AS tf
+    FROM wb GROUP BY 1
+),
+po AS (
+    SELECT su.id AS sku_unit_id, st.lead_time_days,
+           sum(i.quantity) FILTER (WHERE p.target_date <= :as_of + st.lead_time_days) AS within,
+           sum(i.quantity) FILTER (WHERE p.target_date > :as_of + st.lead_time_days) AS beyond,
+           min(p.target_date) AS next_eta
+    FROM supplybrain.purchase_order p
+    JOIN supplybrain.purchase_order_item i ON i.purchase_order_id = p.id
+    JOIN supplybrain.sku_unit su ON su.article_id = i.article_id AND su.color_id = i.color_id
+         AND su.size_id = i.size_id
+    JOIN settings st ON st.sku_unit_id = su.id
+    WHERE p.status IN ('approved', 'ordered')
+    GROUP BY 1, 2
+)
+SELECT CAST(:as_of AS date) AS as_of, a.sku_unit_id, a.article_id, a.color_id, a.size_id,
+       greatest(COALESCE(own_ms.q, own_balance.q, 0), 0)::float AS own_stock,
+       COALESCE(wb_sum.single, 0)::float AS wb_single_stock,
+       COALESCE(wb_sum.bundled, 0)::float AS wb_bundle_stock,
+       COALESCE(wb_sum.tt, 0)::float AS in_transit_to_client,
+       COALESCE(wb_sum.tf, 0)::float AS in_transit_from_client,
+       COALESCE(po.within, 0)::float AS on_order_within_lead,
+       COALESCE(po.beyond, 0)::float AS on_order_beyond_lead,
+       po.next_eta, st.lead_time_days
+FROM active a
+JOIN settings st ON st.sku_unit_id = a.sku_unit_id
+LEFT JOIN own_ms ON own_ms.sku_unit_id = a.sku_unit_id
+LEFT JOIN own_balance ON own_balance.sku_unit_id = a.sku_unit_id
+LEFT JOIN wb_sum ON wb_sum.sku_unit_id = a.sku_unit_id
+LEFT JOIN po ON po.sku_unit_id = a.sku_unit_id
+"""
+
+
+@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="1",
+          deps=["stock"], automation_condition=dg.AutomationCondition.eager(),
+          description="Supply per SKU unit: own stock, WB stock with bundles turned into "
+          "singles, returns in transit, open purchase orders (approved/ordered) by ETA, and "
+          "the inventory position = on hand + returns + on order within the lead time.")
+def supply(context: dg.AssetExecutionContext, config: PlanningConfig,
+           warehouse: PostgresWarehouse) -> dg.MaterializeResult:
+    as_of = as_of_date(config)
+    with warehouse.transaction() as conn:
+        rows = []
+        for r in conn.execute(text(SUPPLY), {"as_of": as_of}):
+            on_hand = r.own_stock + r.wb_single_stock + r.wb_bundle_stock
+            position = on_hand + r.in_transit_from_client + r.on_order_within_lead
+            rows.append((*r, on_hand, position))
+        # SUPPLY selects the table's columns in order, up to on_hand and position.
+        conn.execute(delete(t.supply))
+        bulk_upsert(conn, t.supply, [c.name for c in t.supply.columns], rows, ["sku_unit_id"])
+        if rows:
+            history = insert(t.stock_history).values(
+                [{"day": as_of, "sku_unit_id": r[1], "available": r[14]} for r in rows])
+            conn.execute(history.on_conflict_do_update(
+                index_elements=["day", "sku_unit_id"],
+                set_={"available": history.excluded.available}))
+    context.log.info(f"supply as of {as_of}: {len(rows)} SKU units")
+    return dg.MaterializeResult(metadata=table_metadata(
+        warehouse, t.supply, as_of=as_of.isoformat(),
+        units_on_hand=float(sum(r[14] for r in rows)),
+        units_on_order_within_lead=float(sum(r[10] for r in rows))))

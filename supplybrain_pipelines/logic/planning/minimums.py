@@ -1,0 +1,313 @@
+"""Production minimums: fabric minimum per Pantone group, elastic minimum per article, packs.
+
+Source: ``seed_backend_domain.md`` §3.8 steps 12–13 (canonical engine: colours grouped by
+``pantone_code``, or ``COLOR-{id}`` when null; ``applied_min = max(global default, colour
+minima)``; the increase is spread by size weights with largest remainder) and §3.2 (legacy
+scenarios A–D). Pack multiples round up (Odoo v14–v17/v19, ``planning_and_marketplace_apis.md``
+§3.3: need 32, multiple 6 → 36).
+
+Conventions:
+
+- A minimum batch constrains a production run; it never starts one. A group (or article) whose
+  total is 0 stays 0; a total in (0, minimum) is raised to exactly the minimum.
+- Increases are spread over SKU units by ``weights`` (size weights or demand shares, see
+  :func:`spreading_weights`) with the largest-remainder (Hamilton) method, ties broken by
+  ``order`` (size sort_order, then SKU id). Spreading never lowers a quantity and adds exactly
+  the shortfall.
+- SKU keys are :class:`~.bundles.SingleKey` (article × colour × size); one call is one article.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from typing import Literal, TypeVar
+
+from supplybrain_pipelines.logic.planning._numbers import as_count, as_number
+from supplybrain_pipelines.logic.planning.bundles import SingleKey
+
+K = TypeVar("K", bound=Hashable)
+Constraint = Literal["none", "fabric_min", "elastic_min", "pack_multiple"]
+#: Order in which the steps run; a tie in added units goes to the later step.
+STEP_ORDER: tuple[Constraint, ...] = ("fabric_min", "elastic_min", "pack_multiple")
+
+
+def largest_remainder(total: int, weights: Mapping[K, float], order: Sequence[K]) -> dict[K, int]:
+    """Split ``total`` whole units in proportion to ``weights`` (Hamilton / largest remainder).
+
+    quota_k = total · w_k / Σw; each key gets ⌊quota_k⌋, and the units left go one each to the
+    largest fractional remainders, ties broken by position in ``order``. Arithmetic is exact:
+    a weight is read as the decimal it prints as (0.55 is 11/20, not the binary float just
+    above it), so 0.55/0.45 of 2850 is a true tie at .5 and goes to the first size in
+    ``order`` (→ 1568/1282, as §3.8.1). Every key of
+    ``order`` is in the result; keys without a weight get 0; when Σw = 0 the split is equal.
+    Source: ``seed_backend_domain.md`` §3.8 step 4 ("largest-remainder rounding").
+    """
+    as_count("total", total)
+    keys = list(order)
+    if len(set(keys)) != len(keys):
+        raise ValueError("order lists a key twice")
+    known = set(keys)
+    stray = [key for key in weights if key not in known]
+    if stray:
+        raise ValueError(f"weights has keys that order lacks: {stray[:3]!r}")
+    if not keys:
+        if total:
+            raise ValueError(f"cannot split {total} units over no keys")
+        return {}
+    exact = [_exact(key, weights.get(key, 0.0)) for key in keys]
+    # common denominator → integer weights a_k; quota_k = total·a_k / A exactly
+    denominator = math.lcm(*(weight.denominator for weight in exact))
+    scaled = [weight.numerator * (denominator // weight.denominator) for weight in exact]
+    weight_sum = sum(scaled)
+    if weight_sum == 0:
+        scaled, weight_sum = [1] * len(keys), len(keys)
+    shares = [total * weight // weight_sum for weight in scaled]
+    remainders = [total * weight % weight_sum for weight in scaled]
+    left = total - sum(shares)
+    ranked = sorted(range(len(keys)), key=lambda i: (-remainders[i], i))
+    for i in ranked[:left]:
+        shares[i] += 1
+    return dict(zip(keys, shares, strict=True))
+
+
+@lru_cache(maxsize=4096)
+def _decimal_fraction(weight: float) -> Fraction:
+    """The decimal a float prints as, exactly (0.55 → 11/20); cached, weights repeat a lot."""
+    return Fraction(repr(weight))
+
+
+def _exact(key: Hashable, weight: object) -> Fraction:
+    """A weight as an exact fraction; ValueError unless it is a finite number ≥ 0."""
+    as_number(f"weight of {key!r}", weight)
+    if isinstance(weight, float):
+        return _decimal_fraction(weight)
+    return Fraction(weight)  # type: ignore[arg-type]
+
+
+def spreading_weights(skus: Iterable[SingleKey], *,
+                      demand: Mapping[SingleKey, float] | None = None,
+                      size_weights: Mapping[int, float] | None = None
+                      ) -> tuple[dict[SingleKey, float], str]:
+    """Weights to spread a minimum over: demand shares, else size weights, else equal.
+
+    Returns (weights, basis) with basis "demand_share", "size_weight" or "uniform". Demand
+    shares are used when Σ demand > 0; size weights (``production_order_size_weight_settings``,
+    only weights > 0 count, §1.5) when any is > 0; otherwise every SKU weighs 1. Source: issue 4
+    ("spread them by size weights or demand shares").
+    """
+    keys = list(skus)
+    if demand and sum(max(demand.get(key, 0.0), 0.0) for key in keys) > 0:
+        return {key: max(demand.get(key, 0.0), 0.0) for key in keys}, "demand_share"
+    if size_weights and any(size_weights.get(key.size_id, 0.0) > 0 for key in keys):
+        return {key: max(size_weights.get(key.size_id, 0.0), 0.0) for key in keys}, "size_weight"
+    return {key: 1.0 for key in keys}, "uniform"
+
+
+def fabric_minimum(global_default: int, color_minima: Iterable[int | None]) -> int:
+    """applied_min = max(global default, colour minima of the group) (§3.8 step 12); a null or
+    non-positive colour minimum is ignored."""
+    return max([global_default, *(m for m in color_minima if m is not None and m > 0)])
+
+
+def pantone_group(color_id: int, pantone_code: str | None) -> str:
+    """The fabric group of a colour: its Pantone code, or ``COLOR-{id}`` when it has none
+    (§3.8 step 12)."""
+    code = (pantone_code or "").strip()
+    return code if code else f"COLOR-{color_id}"
+
+
+def round_to_pack(qty: int, multiple: int | None) -> int:
+    """The smallest multiple of ``multiple`` ≥ ``qty`` (round up); None or 1 → ``qty``.
+
+    Source: ``planning_and_marketplace_apis.md`` §3.3 (Odoo v14–v17 and v19 round up to the
+    next multiple: 32 with multiple 6 → 36). 0 stays 0.
+    """
+    as_count("quantity", qty)
+    if multiple is None or multiple == 1:
+        return qty
+    if as_count("pack multiple", multiple) < 1:
+        raise ValueError(f"pack multiple must be a whole number ≥ 1, got {multiple!r}")
+    return -(-qty // multiple) * multiple
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """Quantities after one constraint, and the explanation records of what it did."""
+
+    quantities: dict[SingleKey, int]
+    steps: list[dict] = field(default_factory=list)
+
+
+def _checked(qty_by_sku: Mapping[SingleKey, int]) -> dict[SingleKey, int]:
+    """A fresh dict of the quantities (callers' mappings are never changed); ValueError unless
+    every quantity is a whole number ≥ 0."""
+    quantities: dict[SingleKey, int] = {}
+    for key, qty in qty_by_sku.items():
+        quantities[SingleKey(*key)] = as_count(f"quantity of {tuple(key)}", qty)
+    return quantities
+
+
+def _order(quantities: Mapping[SingleKey, int], order: Sequence[SingleKey] | None
+           ) -> list[SingleKey]:
+    """The tie-break order restricted to the SKU units present (default: their own order);
+    ValueError when ``order`` misses one of them."""
+    if order is None:
+        return list(quantities)
+    keys = [SingleKey(*key) for key in order]
+    listed = set(keys)
+    missing = [key for key in quantities if key not in listed]
+    if missing:
+        raise ValueError(f"order lacks SKU units {[tuple(k) for k in missing[:3]]}")
+    return [key for key in keys if key in quantities]
+
+
+def _added(shares: Mapping[SingleKey, int]) -> list[dict]:
+    """The non-zero additions as JSON-ready records (article, colour, size, units added)."""
+    return [{"article_id": k.article_id, "color_id": k.color_id, "size_id": k.size_id,
+             "added": n} for k, n in shares.items() if n]
+
+
+def _raise_to_minimum(step: str, quantities: dict[SingleKey, int], members: list[SingleKey],
+                      minimum: int, weights: Mapping[SingleKey, float], record: dict) -> dict:
+    """Raise Σ quantities[members] to ``minimum`` when 0 < Σ < minimum; returns the record."""
+    before = sum(quantities[key] for key in members)
+    record.update(step=step, minimum=minimum, before=before)
+    if before == 0:
+        record.update(after=0, binding=False, reason="nothing_to_produce", added=[])
+        return record
+    if before >= minimum:
+        record.update(after=before, binding=False, reason="at_or_above_minimum", added=[])
+        return record
+    shares = largest_remainder(minimum - before,
+                               {key: weights.get(key, 0.0) for key in members}, members)
+    for key, extra in shares.items():
+        quantities[key] += extra
+    record.update(after=minimum, binding=True, reason="raised_to_minimum", added=_added(shares))
+    return record
+
+
+def apply_fabric_minimum(qty_by_sku: Mapping[SingleKey, int],
+                         pantone_of_color: Mapping[int, str | None],
+                         minimum_by_pantone: Mapping[str, int],
+                         weights: Mapping[SingleKey, float],
+                         order: Sequence[SingleKey] | None = None) -> StepResult:
+    """Raise each Pantone group's total to its fabric minimum, spread by weights.
+
+    For each group g (colours sharing ``pantone_group``): if 0 < Σ_g qty < min_g, add
+    min_g − Σ_g over the group's SKU units with :func:`largest_remainder` on ``weights``
+    restricted to the group (equal split when they are all 0). A group with no minimum in
+    ``minimum_by_pantone`` is unconstrained. Source: §3.8 step 12 (without the sibling-article
+    proxy, which is an input decision of the caller).
+    """
+    quantities = _checked(qty_by_sku)
+    keys = _order(quantities, order)
+    groups: dict[str, list[SingleKey]] = {}
+    for key in keys:
+        group = pantone_group(key.color_id, pantone_of_color.get(key.color_id))
+        groups.setdefault(group, []).append(key)
+    steps = []
+    for group, members in groups.items():
+        minimum = minimum_by_pantone.get(group)
+        if not minimum or as_count(f"fabric minimum of {group}", minimum) == 0:
+            continue
+        steps.append(_raise_to_minimum("fabric_min", quantities, members, minimum, weights,
+                                       {"pantone": group,
+                                        "color_ids": sorted({k.color_id for k in members})}))
+    return StepResult(quantities, steps)
+
+
+def apply_elastic_minimum(qty_by_sku: Mapping[SingleKey, int], article_minimum: int,
+                          weights: Mapping[SingleKey, float],
+                          order: Sequence[SingleKey] | None = None) -> StepResult:
+    """Raise the article's total to its elastic minimum, spread by weights over all its SKUs.
+
+    If 0 < Σ qty < minimum, add minimum − Σ with :func:`largest_remainder`. Source: §3.8 step 13
+    (the old engine spread the delta evenly; the legacy one by colour totals, §3.2 step 6).
+    """
+    quantities = _checked(qty_by_sku)
+    keys = _order(quantities, order)
+    if len({key.article_id for key in keys}) > 1:
+        raise ValueError("the elastic minimum is per article; pass one article's SKU units")
+    if not as_count("elastic minimum", article_minimum) or not keys:
+        return StepResult(quantities, [])
+    record = {"article_id": keys[0].article_id}
+    return StepResult(quantities, [_raise_to_minimum("elastic_min", quantities, keys,
+                                                     article_minimum, weights, record)])
+
+
+def apply_pack_multiples(qty_by_sku: Mapping[SingleKey, int],
+                         multiple: int | Mapping[SingleKey, int | None] | None) -> StepResult:
+    """Round every quantity up to its pack multiple (:func:`round_to_pack`); one record per
+    SKU unit that changed."""
+    quantities = _checked(qty_by_sku)
+    steps = []
+    for key, qty in quantities.items():
+        pack = multiple.get(key) if isinstance(multiple, Mapping) else multiple
+        rounded = round_to_pack(qty, pack)
+        if rounded != qty:
+            quantities[key] = rounded
+            steps.append({"step": "pack_multiple", "multiple": pack, "before": qty,
+                          "after": rounded, "binding": True, "reason": "rounded_up",
+                          "added": _added({key: rounded - qty})})
+    return StepResult(quantities, steps)
+
+
+@dataclass(frozen=True, slots=True)
+class MinimumsResult:
+    """Final quantities, the constraint that limited each SKU unit, and every step."""
+
+    quantities: dict[SingleKey, int]
+    limiting_constraint: dict[SingleKey, Constraint]
+    steps: list[dict]
+
+
+def apply_production_minimums(qty_by_sku: Mapping[SingleKey, int], *,
+                              pantone_of_color: Mapping[int, str | None],
+                              fabric_minimum_by_pantone: Mapping[str, int],
+                              elastic_minimum: int,
+                              weights: Mapping[SingleKey, float],
+                              pack_multiple: int | Mapping[SingleKey, int | None] | None = None,
+                              order: Sequence[SingleKey] | None = None) -> MinimumsResult:
+    """Fabric minimum per Pantone → elastic minimum per article → pack multiples.
+
+    Each step only raises quantities, so a later step never undoes an earlier minimum.
+    ``limiting_constraint`` per SKU unit is the step that added the most units to it (ties →
+    the later step), or "none" when nothing was added. ``steps`` starts with an "input" record
+    and lists every check (binding or not) for the explanation JSON. Sources: §3.8 steps 12–13,
+    §3.3 (packs).
+    """
+    quantities = _checked(qty_by_sku)
+    keys = _order(quantities, order)
+    steps: list[dict] = [{"step": "input", "total": sum(quantities.values()),
+                          "sku_units": len(keys)}]
+    fabric = apply_fabric_minimum(quantities, pantone_of_color, fabric_minimum_by_pantone,
+                                  weights, keys)
+    elastic = apply_elastic_minimum(fabric.quantities, elastic_minimum, weights, keys)
+    packs = apply_pack_multiples(elastic.quantities, pack_multiple)
+    steps += fabric.steps + elastic.steps + packs.steps
+    final = packs.quantities
+    steps.append({"step": "output", "total": sum(final.values())})
+    return MinimumsResult({key: final[key] for key in keys}, _limiting(keys, steps), steps)
+
+
+def _limiting(keys: Sequence[SingleKey], steps: Sequence[dict]) -> dict[SingleKey, Constraint]:
+    """Per SKU unit: the step that added the most units (ties → the later step in
+    :data:`STEP_ORDER`), or "none" when no step added any."""
+    added: dict[SingleKey, dict[str, int]] = {key: {} for key in keys}
+    for record in steps:
+        for line in record.get("added", []):
+            key = SingleKey(line["article_id"], line["color_id"], line["size_id"])
+            added[key][record["step"]] = added[key].get(record["step"], 0) + line["added"]
+    limiting: dict[SingleKey, Constraint] = {}
+    for key in keys:
+        best: Constraint = "none"
+        for step in STEP_ORDER:
+            if added[key].get(step, 0) > 0 and (
+                    best == "none" or added[key][step] >= added[key][best]):
+                best = step
+        limiting[key] = best
+    return limiting

@@ -52,6 +52,12 @@ SELECT sku_unit_id,
 FROM supplybrain.stock_history WHERE day <= :as_of GROUP BY 1
 """
 
+#: Days in the window on which the history says a SKU unit was out of stock.
+OUT_OF_STOCK_DAYS = """
+SELECT sku_unit_id, day FROM supplybrain.stock_history
+WHERE day BETWEEN :start AND :as_of AND available <= 0
+"""
+
 BARCODE_DEMAND = """
 SELECT od.item_key AS barcode, min(od.article_id) AS article_id,
        min(od.bundle_type_id) AS bundle_type_id, min(od.size_id) AS size_id,
@@ -60,6 +66,23 @@ FROM supplybrain.orders_daily od
 WHERE od.channel = 'wb' AND od.article_id IS NOT NULL AND od.day BETWEEN :start AND :as_of
 GROUP BY od.item_key
 """
+
+
+def in_stock_mask(window: int, start: date, history, out_days: list[date]) -> list[bool] | None:
+    """Per day of the window: could the SKU unit sell? None when no history is known.
+
+    Days before it was first in stock and days recorded out of stock are False; days the
+    history does not cover are assumed in stock.
+    """
+    if history is None or history.first_in_stock is None:
+        return None
+    mask = [True] * window
+    first = (history.first_in_stock - start).days
+    for index in range(min(max(first, 0), window)):
+        mask[index] = False
+    for day in out_days:
+        mask[(day - start).days] = False
+    return mask
 
 
 def days_in_stock(window: int, start: date, as_of: date, history) -> tuple[int, str, bool]:
@@ -100,15 +123,19 @@ def demand(context: dg.AssetExecutionContext, config: PlanningConfig,
             split[row.sku_unit_id][0] += float(row.single)
             split[row.sku_unit_id][1] += float(row.bundled)
         history = {row.sku_unit_id: row for row in conn.execute(text(HISTORY), params)}
+        out_of_stock: dict[int, list[date]] = defaultdict(list)
+        for row in conn.execute(text(OUT_OF_STOCK_DAYS), params):
+            out_of_stock[row.sku_unit_id].append(row.day)
         rows = []
         for sku in skus:
             series = daily.get(sku.sku_unit_id, [0.0] * window)
             units = sum(series)
-            days, basis, complete = days_in_stock(window, start, as_of,
-                                                  history.get(sku.sku_unit_id))
+            known = history.get(sku.sku_unit_id)
+            days, basis, complete = days_in_stock(window, start, as_of, known)
             velocity = units / days
             cls = classify_demand(series)
-            choice = choose_method(series)
+            choice = choose_method(series, in_stock_mask(window, start, known,
+                                                         out_of_stock[sku.sku_unit_id]))
             if choice.method == "croston_sba":
                 rate, method = choice.rate, choice.method
             else:

@@ -68,9 +68,11 @@ LEFT JOIN supplybrain.sku_unit su ON su.id = a.sku_unit_id
 WHERE p.ingested_at > :watermark OR c.ingested_at > :watermark OR a.ingested_at > :watermark
 """
 
+#: An ingested MoySklad line whose position left its order goes too. Lines loaded by
+#: ``supplybrain import`` (item key ``sku:…``) have no raw position and are kept.
 DROP_REMOVED_POSITIONS = """
 DELETE FROM supplybrain.orders o
-WHERE o.channel = 'moysklad'
+WHERE o.channel = 'moysklad' AND o.item_key NOT LIKE 'sku:%'
   AND NOT EXISTS (SELECT 1 FROM supplybrain.ms_order_positions p WHERE p.id = o.order_id)
 RETURNING (o.ordered_at AT TIME ZONE 'UTC')::date AS day
 """

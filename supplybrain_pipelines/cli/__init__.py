@@ -69,6 +69,19 @@ def sandbox(port: int | None, seed: int, register: bool) -> None:
             click.echo("sandbox stopped")
 
 
+@cli.command(name="import")
+@click.argument("directory", type=click.Path())
+@click.option("--max-errors", default=20, show_default=True,
+              help="Errors listed per file (0: all).")
+def import_(directory: str, max_errors: int) -> None:
+    """Load master data, settings, stock, orders and purchase orders from the CSV files in
+    DIRECTORY (one file per table; docs/csv_import.md). Each file is all or nothing; exit
+    code 1 when any file was not written."""
+    from supplybrain_pipelines.importer import run_import
+
+    raise SystemExit(run_import(directory, max_errors))
+
+
 cli.add_command(db)
 cli.add_command(accounts)
 cli.add_command(doctor)

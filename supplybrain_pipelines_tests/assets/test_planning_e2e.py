@@ -119,3 +119,24 @@ def test_an_empty_database_gives_empty_proposals_without_error(migrated_db_url,
     assert result.success
     for table in (t.demand, t.supply, t.planning_proposals, t.bundle_risk, t.planning_health):
         assert rows(migrated_db_url, f"SELECT count(*) FROM {table.fullname}")[0][0] == 0
+
+
+def test_a_scenario_imported_from_csv_runs_through_the_asset_graph(migrated_db_url,
+                                                                   dagster_instance):
+    from supplybrain_pipelines.importer import import_directory
+    from supplybrain_pipelines_tests.importer import SCENARIO_SMALL
+
+    report = import_directory(url_text(migrated_db_url), SCENARIO_SMALL)
+    assert report.ok, report.lines()
+    result = plan(migrated_db_url, dagster_instance, as_of="2026-10-30")
+    assert result.success
+    skus = rows(migrated_db_url, f"SELECT count(*) FROM ({ACTIVE_SKUS}) a")[0][0]
+    latest = rows(migrated_db_url, "SELECT * FROM supplybrain.planning_proposals_latest")
+    assert len(latest) == skus == 18
+    # the 4-pack's orders reach each of its four recipe colours
+    assert rows(migrated_db_url, "SELECT count(*) FROM supplybrain.demand "
+                "WHERE units_from_bundles > 0")[0][0] >= 4
+    # the open purchase order (ordered, due within the lead time) is in the position
+    assert rows(migrated_db_url, "SELECT sum(on_order_within_lead) FROM supplybrain.supply"
+                )[0][0] > 0
+    assert all(r.as_of.isoformat() == "2026-10-30" for r in latest)

@@ -36,8 +36,9 @@ SELECT
    WHERE NOT EXISTS (SELECT 1 FROM supplybrain.supply s WHERE s.sku_unit_id = a.sku_unit_id))
       AS missing,
   (SELECT count(DISTINCT as_of) FROM supplybrain.supply) AS as_of_values,
-  (SELECT count(*) FROM supplybrain.supply s
-   WHERE EXISTS (SELECT 1 FROM supplybrain.demand d WHERE d.as_of <> s.as_of)) AS as_of_mismatch
+  (SELECT count(*) FROM supplybrain.supply s,
+          (SELECT min(as_of) AS lo, max(as_of) AS hi FROM supplybrain.demand) d
+   WHERE s.as_of <> d.lo OR s.as_of <> d.hi) AS as_of_mismatch
 """
 
 

@@ -6,7 +6,6 @@ learns in-stock days.
 
 import dagster as dg
 from sqlalchemy import delete, text
-from sqlalchemy.dialects.postgresql import insert
 
 from supplybrain_pipelines.assets.planning._common import (
     ACTIVE_SKUS,
@@ -100,6 +99,14 @@ LEFT JOIN po ON po.sku_unit_id = a.sku_unit_id
 """
 
 
+#: Today's availability per SKU unit, for demand's in-stock days.
+RECORD_HISTORY = """
+INSERT INTO supplybrain.stock_history (day, sku_unit_id, available)
+SELECT as_of, sku_unit_id, on_hand FROM supplybrain.supply
+ON CONFLICT (day, sku_unit_id) DO UPDATE SET available = EXCLUDED.available
+"""
+
+
 @dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="1",
           deps=["stock"], automation_condition=dg.AutomationCondition.eager(),
           description="Supply per SKU unit: own stock, WB stock with bundles turned into "
@@ -117,12 +124,9 @@ def supply(context: dg.AssetExecutionContext, config: PlanningConfig,
         # SUPPLY selects the table's columns in order, up to on_hand and position.
         conn.execute(delete(t.supply))
         bulk_upsert(conn, t.supply, [c.name for c in t.supply.columns], rows, ["sku_unit_id"])
-        if rows:
-            history = insert(t.stock_history).values(
-                [{"day": as_of, "sku_unit_id": r[1], "available": r[14]} for r in rows])
-            conn.execute(history.on_conflict_do_update(
-                index_elements=["day", "sku_unit_id"],
-                set_={"available": history.excluded.available}))
+        # One statement, no parameters: a VALUES list would need 3 binds per SKU unit
+        # (PostgreSQL allows 65 535 per statement).
+        conn.execute(text(RECORD_HISTORY))
     context.log.info(f"supply as of {as_of}: {len(rows)} SKU units")
     return dg.MaterializeResult(metadata=table_metadata(
         warehouse, t.supply, as_of=as_of.isoformat(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -43,10 +43,3 @@ def moysklad_query_time(moment: datetime) -> str:
     """The ``filter=updated>=…`` string for MoySklad: naive Moscow ``YYYY-MM-DD HH:MM:SS``."""
     return to_moscow_naive(moment).strftime("%Y-%m-%d %H:%M:%S")
 
-
-def utc_day(moment: datetime) -> date:
-    return moment.astimezone(UTC).date()
-
-
-def days_between(start: datetime, end: datetime) -> float:
-    return (end - start) / timedelta(days=1)

@@ -10,11 +10,11 @@ import hashlib
 import dagster as dg
 from sqlalchemy import Table, select
 
+from supplybrain_pipelines.assets._metadata import OWNERS
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 GROUP = "sources"
-OWNERS = ["team:supplybrain-data"]
 
 
 def _spec(table: Table, description: str) -> dg.AssetSpec:

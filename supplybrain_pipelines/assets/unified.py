@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 import dagster as dg
 from sqlalchemy import func, select, text
 
+from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 GROUP = "ingest"
-OWNERS = ["team:supplybrain-data"]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 UPSERT_ORDERS = """
@@ -92,14 +92,6 @@ GROUP BY 1, 2, 3, 4
 """
 
 
-def _schema(table) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(c.name, str(c.type)) for c in table.columns])
-
-
-def _count(conn, table) -> int:
-    return conn.execute(select(func.count()).select_from(table)).scalar_one()
-
-
 @dg.multi_asset(
     specs=[
         dg.AssetSpec("orders", group_name=GROUP, owners=OWNERS, kinds={"postgres"},
@@ -137,17 +129,14 @@ def orders_and_rollup(context: dg.AssetExecutionContext, warehouse: PostgresWare
             "INSERT INTO supplybrain.refresh_watermarks (target, watermark) "
             "VALUES ('orders', :now) ON CONFLICT (target) DO UPDATE SET watermark = :now"),
             {"now": started})
-        orders_count, daily_count = _count(conn, t.orders), _count(conn, t.orders_daily)
         unmatched = conn.execute(select(func.count()).select_from(t.orders).where(
             t.orders.c.article_id.is_(None))).scalar_one()
     context.log.info(f"orders: {changed} changed, {len(removed)} removed, "
                      f"{len(days)} days rolled up (since {watermark.isoformat()})")
-    yield dg.MaterializeResult(asset_key="orders", metadata={
-        "dagster/row_count": orders_count, "dagster/column_schema": _schema(t.orders),
-        "changed": changed, "removed": len(removed), "unmatched_lines": unmatched})
-    yield dg.MaterializeResult(asset_key="orders_daily", metadata={
-        "dagster/row_count": daily_count, "dagster/column_schema": _schema(t.orders_daily),
-        "days_recomputed": len(days)})
+    yield dg.MaterializeResult(asset_key="orders", metadata=table_metadata(
+        warehouse, t.orders, changed=changed, removed=len(removed), unmatched_lines=unmatched))
+    yield dg.MaterializeResult(asset_key="orders_daily", metadata=table_metadata(
+        warehouse, t.orders_daily, days_recomputed=len(days)))
 
 
 REBUILD_STOCK = """
@@ -183,6 +172,4 @@ def stock(warehouse: PostgresWarehouse) -> dg.MaterializeResult:
         for statement in REBUILD_STOCK.split(";"):
             if statement.strip():
                 conn.execute(text(statement))
-        count = _count(conn, t.stock)
-    return dg.MaterializeResult(metadata={"dagster/row_count": count,
-                                          "dagster/column_schema": _schema(t.stock)})
+    return dg.MaterializeResult(metadata=table_metadata(warehouse, t.stock))

@@ -15,7 +15,7 @@ from supplybrain_pipelines.config import (
 )
 from supplybrain_pipelines.db.migrate import upgrade as run_upgrade
 from supplybrain_pipelines.db.migrate import wait_for_database
-from supplybrain_pipelines.devstack.embedded import ensure_database
+from supplybrain_pipelines.devstack.embedded import create_missing_databases
 
 
 @click.group()
@@ -33,12 +33,11 @@ def upgrade(timeout: float, create_databases: bool) -> None:
     """Apply the migrations (forward-only). Running it again changes nothing."""
     url = resolve_database_url()
     if create_databases:
-        server = url.set(database="postgres")
-        wait_for_database(server, timeout_s=timeout)
+        wait_for_database(url.set(database="postgres"), timeout_s=timeout)
         dagster_db = os.environ.get(DAGSTER_DB_ENV, DEFAULT_DAGSTER_DB)
-        for name in (url.database or APP_SCHEMA, dagster_db):
-            if ensure_database(server, name):
-                click.echo(f"created database {name}")
+        for name in create_missing_databases(url.set(database=url.database or APP_SCHEMA),
+                                             dagster_db):
+            click.echo(f"created database {name}")
     applied = run_upgrade(url, timeout_s=timeout)
     if applied:
         click.echo(f"{redact(url)}: applied {', '.join(applied)}")

@@ -31,7 +31,7 @@ from supplybrain_pipelines.config import (
     redact,
 )
 from supplybrain_pipelines.db.migrate import upgrade
-from supplybrain_pipelines.devstack.embedded import EmbeddedPostgres, ensure_database
+from supplybrain_pipelines.devstack.embedded import EmbeddedPostgres, create_missing_databases
 from supplybrain_pipelines.devstack.environment import dagster_env, prepare_dagster_home
 from supplybrain_pipelines.devstack.sandbox import start_if_no_real_accounts
 
@@ -89,9 +89,8 @@ def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
             app_url = server.url(APP_SCHEMA)
         else:
             say(f"using PostgreSQL at {redact(app_url)}")
-        for name in (app_url.database, DEFAULT_DAGSTER_DB):
-            if ensure_database(app_url.set(database="postgres"), name):
-                say(f"created database {name}")
+        for name in create_missing_databases(app_url, DEFAULT_DAGSTER_DB):
+            say(f"created database {name}")
         applied = upgrade(app_url)
         say(f"migrations applied: {', '.join(applied)}" if applied
             else "schema is up to date")

@@ -169,6 +169,13 @@ def ensure_database(server_url: URL, name: str) -> bool:
         return True
 
 
+def create_missing_databases(app_url: URL, dagster_db: str) -> list[str]:
+    """Create the application database of ``app_url`` and Dagster's ``dagster_db`` on the same
+    server, where missing; return the names created."""
+    server = app_url.set(database="postgres")
+    return [name for name in (app_url.database, dagster_db) if ensure_database(server, name)]
+
+
 def libpq_params(url: URL) -> dict:
     """Connection keywords for psycopg from a SQLAlchemy URL."""
     return {"host": url.host, "port": url.port, "user": url.username,

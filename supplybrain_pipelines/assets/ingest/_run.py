@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from sqlalchemy import Connection, Table, any_, bindparam, func, select
+from sqlalchemy import Connection, Table, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from supplybrain_pipelines.assets._metadata import table_metadata
 from supplybrain_pipelines.assets.ingest.state import active_accounts, record_health
 from supplybrain_pipelines.logic.records import Rejected
 from supplybrain_pipelines.resources.marketplace import Account, ApiError
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 GROUP = "ingest"
-OWNERS = ["team:supplybrain-data"]
 #: WB re-emits changed rows and refreshes every 30 minutes: re-read this much before the cursor.
 CURSOR_OVERLAP = timedelta(minutes=30)
 
@@ -101,26 +101,20 @@ def drop_stale(conn: Connection, table: Table, key: str, rows: list, version: st
     return keep, stale
 
 
-def materialize_result(warehouse: PostgresWarehouse, tables: list[Table],
+def materialize_result(warehouse: PostgresWarehouse, table: Table,
                        outcomes: list[Outcome]) -> dg.MaterializeResult:
     """Row count and schema of the asset's main table, and a per-account markdown summary."""
-    main = tables[0]
-    with warehouse.transaction() as conn:
-        count = conn.execute(select(func.count()).select_from(main)).scalar_one()
     lines = ["| account | pages | inserted | updated | quarantined | unmatched | skipped |",
              "|---|---|---|---|---|---|---|"]
     for o in outcomes:
         lines.append(f"| {o.account.kind} {o.account.id} ({o.account.name}) | {o.pages} | "
                      f"{o.inserted} | {o.updated} | {o.quarantined} | {o.unmatched} | "
                      f"{o.skipped or '-'} |")
-    schema = dg.TableSchema(columns=[dg.TableColumn(c.name, str(c.type)) for c in main.columns])
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": count,
-        "dagster/column_schema": schema,
-        "dagster/table_name": main.fullname,
-        "inserted": sum(o.inserted for o in outcomes),
-        "updated": sum(o.updated for o in outcomes),
-        "quarantined": sum(o.quarantined for o in outcomes),
-        "accounts_skipped": sum(1 for o in outcomes if o.skipped),
-        "summary": dg.MetadataValue.md("\n".join(lines) if outcomes else "no active accounts"),
-    })
+    return dg.MaterializeResult(metadata=table_metadata(
+        warehouse, table,
+        inserted=sum(o.inserted for o in outcomes),
+        updated=sum(o.updated for o in outcomes),
+        quarantined=sum(o.quarantined for o in outcomes),
+        accounts_skipped=sum(1 for o in outcomes if o.skipped),
+        summary=dg.MetadataValue.md("\n".join(lines) if outcomes else "no active accounts"),
+    ))

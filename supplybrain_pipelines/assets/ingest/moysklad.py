@@ -12,9 +12,9 @@ import dagster as dg
 from psycopg.types.json import Jsonb
 from sqlalchemy import bindparam, delete, select, text
 
+from supplybrain_pipelines.assets._metadata import OWNERS
 from supplybrain_pipelines.assets.ingest._run import (
     GROUP,
-    OWNERS,
     IngestConfig,
     Outcome,
     for_each_account,
@@ -102,7 +102,7 @@ def moysklad_assortment(context: dg.AssetExecutionContext, config: IngestConfig,
         outcome.unmatched = len(unmatched)
 
     outcomes = for_each_account(context, warehouse, config, "moysklad", "assortment", work)
-    return materialize_result(warehouse, [t.ms_assortment], outcomes)
+    return materialize_result(warehouse, t.ms_assortment, outcomes)
 
 
 @dg.asset(description="MoySklad customer orders (own channel) with their positions, read "
@@ -146,7 +146,7 @@ def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestCo
                              f"{outcome.pages}: {len(rows)} orders, {len(rejected)} quarantined")
 
     outcomes = for_each_account(context, warehouse, config, "moysklad", "customerorder", work)
-    return materialize_result(warehouse, [t.ms_customer_orders, t.ms_order_positions], outcomes)
+    return materialize_result(warehouse, t.ms_customer_orders, outcomes)
 
 
 @dg.asset(description="Current MoySklad stock per account, store and assortment item "
@@ -172,4 +172,4 @@ def moysklad_stock(context: dg.AssetExecutionContext, config: IngestConfig,
         outcome.inserted = written.inserted
 
     outcomes = for_each_account(context, warehouse, config, "moysklad", "stock", work)
-    return materialize_result(warehouse, [t.ms_stocks], outcomes)
+    return materialize_result(warehouse, t.ms_stocks, outcomes)

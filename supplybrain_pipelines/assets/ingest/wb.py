@@ -13,9 +13,9 @@ import dagster as dg
 from sqlalchemy import Table, Text, any_, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from supplybrain_pipelines.assets._metadata import OWNERS
 from supplybrain_pipelines.assets.ingest._run import (
     GROUP,
-    OWNERS,
     IngestConfig,
     Outcome,
     drop_stale,
@@ -121,7 +121,7 @@ ASSET = dict(group_name=GROUP, owners=OWNERS, kinds={"postgres", "python"},
 def wb_orders(context: dg.AssetExecutionContext, config: IngestConfig,
               warehouse: PostgresWarehouse, marketplace: MarketplaceApi) -> dg.MaterializeResult:
     outcomes = ingest_incremental(context, config, warehouse, marketplace, ORDERS)
-    return materialize_result(warehouse, [t.wb_orders], outcomes)
+    return materialize_result(warehouse, t.wb_orders, outcomes)
 
 
 @dg.asset(description="WB sales and returns (saleID S…/R…/D…/A…/B…), upserted by saleID, read "
@@ -129,7 +129,7 @@ def wb_orders(context: dg.AssetExecutionContext, config: IngestConfig,
 def wb_sales(context: dg.AssetExecutionContext, config: IngestConfig,
              warehouse: PostgresWarehouse, marketplace: MarketplaceApi) -> dg.MaterializeResult:
     outcomes = ingest_incremental(context, config, warehouse, marketplace, SALES)
-    return materialize_result(warehouse, [t.wb_sales], outcomes)
+    return materialize_result(warehouse, t.wb_sales, outcomes)
 
 
 @dg.asset(description="Current WB stock per account, warehouse and barcode (available, in transit "
@@ -166,4 +166,4 @@ def wb_stocks(context: dg.AssetExecutionContext, config: IngestConfig,
         outcome.unmatched += len(unmatched)
 
     outcomes = for_each_account(context, warehouse, config, "wb", "stocks", work)
-    return materialize_result(warehouse, [t.wb_stocks], outcomes)
+    return materialize_result(warehouse, t.wb_stocks, outcomes)

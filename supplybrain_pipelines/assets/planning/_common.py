@@ -1,14 +1,10 @@
-"""What the planning assets share: the as-of date, the active SKU units, and metadata."""
+"""What the planning assets share: the group, the as-of date and the active SKU units."""
 
 from datetime import UTC, date, datetime
 
 import dagster as dg
-from sqlalchemy import Table, func, select
-
-from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 GROUP = "planning"
-OWNERS = ["team:supplybrain-data"]
 
 #: SKU units that planning covers: those of articles not switched off in either settings table.
 ACTIVE_SKUS = """
@@ -32,11 +28,3 @@ class PlanningConfig(dg.Config):
 
 def as_of_date(config: PlanningConfig) -> date:
     return date.fromisoformat(config.as_of) if config.as_of else datetime.now(UTC).date()
-
-
-def table_metadata(warehouse: PostgresWarehouse, table: Table, **extra) -> dict:
-    with warehouse.transaction() as conn:
-        count = conn.execute(select(func.count()).select_from(table)).scalar_one()
-    schema = dg.TableSchema(columns=[dg.TableColumn(c.name, str(c.type)) for c in table.columns])
-    return {"dagster/row_count": count, "dagster/column_schema": schema,
-            "dagster/table_name": table.fullname, **extra}

@@ -12,13 +12,12 @@ from datetime import date, timedelta
 import dagster as dg
 from sqlalchemy import delete, text
 
+from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
 from supplybrain_pipelines.assets.planning._common import (
     ACTIVE_SKUS,
     GROUP,
-    OWNERS,
     PlanningConfig,
     as_of_date,
-    table_metadata,
 )
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.planning.demand import choose_method, classify_demand, sigma_daily

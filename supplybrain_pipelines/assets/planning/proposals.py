@@ -13,7 +13,8 @@ import dagster as dg
 from psycopg.types.json import Jsonb
 from sqlalchemy import text
 
-from supplybrain_pipelines.assets.planning._common import GROUP, OWNERS, table_metadata
+from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
+from supplybrain_pipelines.assets.planning._common import GROUP
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.planning import inventory as inv
 from supplybrain_pipelines.logic.planning.bundles import SingleKey

@@ -13,7 +13,8 @@ from collections import Counter, defaultdict
 import dagster as dg
 from sqlalchemy import delete, select, text
 
-from supplybrain_pipelines.assets.planning._common import GROUP, OWNERS, table_metadata
+from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
+from supplybrain_pipelines.assets.planning._common import GROUP
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.planning.risk import classify_bundle_risk
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert

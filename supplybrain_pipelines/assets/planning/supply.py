@@ -7,13 +7,12 @@ learns in-stock days.
 import dagster as dg
 from sqlalchemy import delete, text
 
+from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
 from supplybrain_pipelines.assets.planning._common import (
     ACTIVE_SKUS,
     GROUP,
-    OWNERS,
     PlanningConfig,
     as_of_date,
-    table_metadata,
 )
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert

@@ -10,6 +10,7 @@ token, the headers or the URL into a message.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -60,14 +61,14 @@ class BaseClient:
         self,
         account: Account,
         *,
-        http: httpx.Client | None,
-        timeout_s: float,
-        max_attempts: int,
-        backoff_initial_s: float,
-        backoff_max_s: float,
-        max_retry_after_s: float,
-        logger: logging.Logger | None,
-        sleep: Callable[[float], None],
+        http: httpx.Client | None = None,
+        timeout_s: float = 30.0,
+        max_attempts: int = 5,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        max_retry_after_s: float = 120.0,
+        logger: logging.Logger | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if account.kind != self.api:
             raise ValueError(f"Account {account.id} is a {account.kind} account, "

@@ -9,10 +9,8 @@ followed through ``meta.nextHref``. Requests are weighed against the 45-units-pe
 
 from __future__ import annotations
 
-import logging
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -62,23 +60,10 @@ class MoySkladClient(BaseClient):
 
     api = "moysklad"
 
-    def __init__(
-        self,
-        account: Account,
-        *,
-        limiter: WeightedWindowLimiter | None = None,
-        timeout_s: float = 30.0,
-        max_attempts: int = 5,
-        backoff_initial_s: float = 0.5,
-        backoff_max_s: float = 30.0,
-        max_retry_after_s: float = 120.0,
-        http: httpx.Client | None = None,
-        logger: logging.Logger | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(account, http=http, timeout_s=timeout_s, max_attempts=max_attempts,
-                         backoff_initial_s=backoff_initial_s, backoff_max_s=backoff_max_s,
-                         max_retry_after_s=max_retry_after_s, logger=logger, sleep=sleep)
+    def __init__(self, account: Account, *, limiter: WeightedWindowLimiter | None = None,
+                 **options: Any) -> None:
+        """``options``: the retry, time-out, HTTP and logging settings of :class:`BaseClient`."""
+        super().__init__(account, **options)
         self.limiter = limiter if limiter is not None else WeightedWindowLimiter()
         self._origin = httpx.URL(self.base_url)
 

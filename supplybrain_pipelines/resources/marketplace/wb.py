@@ -11,9 +11,7 @@ ingestion's job (quarantine). See ``reference/planning_and_marketplace_apis.md``
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -57,23 +55,10 @@ class WbClient(BaseClient):
 
     api = "wb"
 
-    def __init__(
-        self,
-        account: Account,
-        *,
-        limiter: MinIntervalLimiter | None = None,
-        timeout_s: float = 30.0,
-        max_attempts: int = 5,
-        backoff_initial_s: float = 0.5,
-        backoff_max_s: float = 30.0,
-        max_retry_after_s: float = 120.0,
-        http: httpx.Client | None = None,
-        logger: logging.Logger | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(account, http=http, timeout_s=timeout_s, max_attempts=max_attempts,
-                         backoff_initial_s=backoff_initial_s, backoff_max_s=backoff_max_s,
-                         max_retry_after_s=max_retry_after_s, logger=logger, sleep=sleep)
+    def __init__(self, account: Account, *, limiter: MinIntervalLimiter | None = None,
+                 **options: Any) -> None:
+        """``options``: the retry, time-out, HTTP and logging settings of :class:`BaseClient`."""
+        super().__init__(account, **options)
         self.limiter = limiter if limiter is not None else MinIntervalLimiter(
             WB_DEFAULT_MIN_INTERVAL_S)
 

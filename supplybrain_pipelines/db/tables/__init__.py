@@ -42,6 +42,13 @@ from supplybrain_pipelines.db.tables.master import (
     stock_balance,
     warehouse,
 )
+from supplybrain_pipelines.db.tables.monitoring import (
+    SNAPSHOT_COUNTERS,
+    STATUSES,
+    monitoring_alerts,
+    monitoring_notifications,
+    monitoring_snapshots,
+)
 from supplybrain_pipelines.db.tables.outputs import (
     RISK_LEVELS,
     bundle_risk,
@@ -72,6 +79,11 @@ from supplybrain_pipelines.db.tables.unified import (
 )
 
 __all__ = [
+    "SNAPSHOT_COUNTERS",
+    "STATUSES",
+    "monitoring_alerts",
+    "monitoring_notifications",
+    "monitoring_snapshots",
     "RISK_LEVELS",
     "bundle_risk",
     "demand",

@@ -1,0 +1,85 @@
+"""Monitoring outputs (owned by ``assets/monitoring``): one snapshot row per 15-minute window,
+the alerts each snapshot raised, and every webhook notification that was attempted.
+
+The snapshot keeps the old backend's eleven counters under their old names; everything newer
+(sync health, order volume, watermarks, quarantine counts, further numeric metrics) lives in
+``details`` so that the consumer views do not change shape when a metric is added.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from supplybrain_pipelines.db.tables._meta import metadata, timestamp
+
+#: The old backend's counters, in its column order. ``total_final_order_qty`` is a BIGINT here.
+SNAPSHOT_COUNTERS = (
+    "wb_accounts_total", "wb_accounts_active", "ms_accounts_total", "ms_accounts_active",
+    "risk_critical", "risk_warning", "risk_ok", "risk_overstock", "risk_no_data",
+    "articles_with_orders", "total_final_order_qty",
+)
+STATUSES = ("ok", "warning", "critical")
+
+
+def _counter(name: str) -> sa.Column:
+    kind = sa.BigInteger if name == "total_final_order_qty" else sa.Integer
+    return sa.Column(name, kind, nullable=False, server_default="0")
+
+
+monitoring_snapshots = sa.Table(
+    "monitoring_snapshots", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+    timestamp("created_at"),
+    timestamp("updated_at"),
+    *(_counter(name) for name in SNAPSHOT_COUNTERS),
+    sa.Column("schema_version", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.Text, nullable=True),
+    sa.Column("overall_status", sa.Text, nullable=False),
+    sa.Column("critical_alerts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("warning_alerts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("details", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.UniqueConstraint("window_start", name="uq_monitoring_snapshots_window_start"),
+    sa.CheckConstraint("overall_status IN ('ok', 'warning', 'critical')", name="overall_status"),
+)
+
+monitoring_alerts = sa.Table(
+    "monitoring_alerts", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("snapshot_id", sa.BigInteger,
+              sa.ForeignKey("supplybrain.monitoring_snapshots.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("rule_id", sa.Integer,
+              sa.ForeignKey("supplybrain.monitoring_alert_rules.id", ondelete="SET NULL"),
+              nullable=True, index=True),
+    sa.Column("rule_name", sa.Text, nullable=False),
+    sa.Column("metric", sa.Text, nullable=False),
+    sa.Column("severity", sa.Text, nullable=False),
+    sa.Column("threshold_type", sa.Text, nullable=False),
+    sa.Column("threshold_value", sa.Integer, nullable=False),
+    sa.Column("current_value", sa.Numeric, nullable=False),
+    timestamp("raised_at"),
+    sa.UniqueConstraint("snapshot_id", "rule_id", name="uq_monitoring_alerts_snapshot_rule"),
+    sa.CheckConstraint("severity IN ('warning', 'critical')", name="severity"),
+)
+
+monitoring_notifications = sa.Table(
+    "monitoring_notifications", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("event_key", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("format", sa.Text, nullable=False),
+    sa.Column("destination", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("payload", JSONB, nullable=False),
+    timestamp("created_at"),
+    timestamp("updated_at"),
+    sa.UniqueConstraint("event_key", name="uq_monitoring_notifications_event_key"),
+    sa.CheckConstraint("kind IN ('status_change', 'run_failure')", name="kind"),
+    sa.CheckConstraint("format IN ('generic', 'slack', 'telegram')", name="format"),
+    sa.CheckConstraint("status IN ('sent', 'failed')", name="status"),
+)

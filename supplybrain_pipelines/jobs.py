@@ -4,9 +4,11 @@ starts it."""
 import dagster as dg
 
 from supplybrain_pipelines.assets.ingest import INGEST_ASSETS
+from supplybrain_pipelines.assets.monitoring import MONITORING_ASSETS
 from supplybrain_pipelines.assets.planning import PLANNING_ASSETS
 from supplybrain_pipelines.assets.sources import SOURCE_ASSETS
 from supplybrain_pipelines.assets.unified import orders_and_rollup, stock
+from supplybrain_pipelines.maintenance import monitoring_retention
 
 observe_sources_job = dg.define_asset_job(
     name="observe_sources",
@@ -29,4 +31,12 @@ planning_job = dg.define_asset_job(
     "automation sensor runs the same assets when fresh orders or stock land).",
 )
 
-JOBS = [observe_sources_job, ingest_job, planning_job]
+monitoring_job = dg.define_asset_job(
+    name="monitoring",
+    selection=dg.AssetSelection.assets(*MONITORING_ASSETS),
+    description="Write the monitoring snapshot of one 15-minute window (run config "
+    "ops.monitoring_snapshot.config.window_start; empty = the window containing now), evaluate "
+    "the alert rules and announce a status change.",
+)
+
+JOBS = [observe_sources_job, ingest_job, planning_job, monitoring_job, monitoring_retention]

@@ -1,8 +1,15 @@
 """Schedules. Each one is built with :func:`guarded_schedule`, so a tick is skipped while a run
 of its job is still queued or running."""
 
+import dagster as dg
+
 from supplybrain_pipelines.guards import guarded_schedule
-from supplybrain_pipelines.jobs import ingest_job, observe_sources_job
+from supplybrain_pipelines.jobs import (
+    ingest_job,
+    monitoring_job,
+    monitoring_retention,
+    observe_sources_job,
+)
 
 observe_sources_schedule = guarded_schedule(
     name="observe_sources_every_15m",
@@ -20,4 +27,28 @@ ingest_schedule = guarded_schedule(
     "snapshot: pull orders and stock of every active account.",
 )
 
-SCHEDULES = [observe_sources_schedule, ingest_schedule]
+
+
+def _tick_window(context: dg.ScheduleEvaluationContext) -> dict:
+    """The snapshot's window is the tick time, so a late or retried run writes its own row."""
+    window = context.scheduled_execution_time.isoformat()
+    return {"ops": {"monitoring_snapshot": {"config": {"window_start": window}}}}
+
+
+monitoring_schedule = guarded_schedule(
+    name="monitoring_every_15m",
+    job=monitoring_job,
+    cron_schedule="*/15 * * * *",
+    run_config_fn=_tick_window,
+    description="Every 15 minutes (UTC :00/:15/:30/:45): one monitoring snapshot row for the "
+    "window that starts at the tick.",
+)
+
+retention_schedule = guarded_schedule(
+    name="monitoring_retention_daily",
+    job=monitoring_retention,
+    cron_schedule="40 3 * * *",
+    description="Daily at 03:40 UTC: prune monitoring history older than 400 days.",
+)
+
+SCHEDULES = [observe_sources_schedule, ingest_schedule, monitoring_schedule, retention_schedule]

@@ -54,8 +54,9 @@ def add_run(instance: dg.DagsterInstance, job_name: str, status: dg.DagsterRunSt
 
 
 def evaluate(schedule: dg.ScheduleDefinition, instance: dg.DagsterInstance):
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK)
-    return schedule.evaluate_tick(context)
+    # Entered and left: the context sets the instance's defs-state storage as the current one.
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK) as context:
+        return schedule.evaluate_tick(context)
 
 
 def test_guard_requests_a_run_with_the_tick_as_run_key(dagster_instance):

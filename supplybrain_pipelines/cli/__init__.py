@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from supplybrain_pipelines.cli.accounts import accounts
+from supplybrain_pipelines.cli.alerts import alerts
 from supplybrain_pipelines.cli.db import db
 from supplybrain_pipelines.cli.doctor import doctor
 from supplybrain_pipelines.config import ConfigError
@@ -84,6 +85,7 @@ def import_(directory: str, max_errors: int) -> None:
 
 cli.add_command(db)
 cli.add_command(accounts)
+cli.add_command(alerts)
 cli.add_command(doctor)
 
 

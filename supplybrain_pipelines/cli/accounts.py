@@ -7,18 +7,12 @@ shell history would show them), and are never printed: ``list`` shows only the l
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
-import psycopg
-from sqlalchemy import Connection, create_engine, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy import func, insert, select, update
 
-from supplybrain_pipelines.config import redact, resolve_database_url
+from supplybrain_pipelines.cli._session import transaction
 from supplybrain_pipelines.db import tables as t
-from supplybrain_pipelines.db.migrate import DatabaseUnavailable
 
 KINDS = {
     "wb": (t.wb_integration_accounts, "supplier_id"),
@@ -31,31 +25,6 @@ kind_option = click.option("--kind", type=click.Choice(sorted(KINDS)), required=
 def mask_token(token: str) -> str:
     """``…`` and the last 4 characters, or only ``…`` for a token too short to hint at."""
     return f"…{token[-4:]}" if len(token) >= 16 else "…"
-
-
-def _first_line(exc: DBAPIError) -> str:
-    lines = [line.strip() for line in str(exc.orig).splitlines() if line.strip()]
-    return lines[0].rstrip(".") if lines else type(exc.orig).__name__
-
-
-@contextmanager
-def _transaction() -> Iterator[Connection]:
-    """A transaction on the application database. Database errors end as one line (exit 1)
-    without the statement's parameters: an INSERT's parameters hold the token."""
-    url = resolve_database_url()
-    engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
-    try:
-        with engine.begin() as conn:
-            yield conn
-    except OperationalError as exc:
-        raise DatabaseUnavailable(url, 0.0, _first_line(exc)) from None
-    except DBAPIError as exc:
-        if isinstance(exc.orig, psycopg.errors.UndefinedTable):
-            raise click.ClickException(f"{redact(url)} has no account tables yet; run "
-                                       "`supplybrain db upgrade` first.") from None
-        raise click.ClickException(f"The database refused it: {_first_line(exc)}.") from None
-    finally:
-        engine.dispose()
 
 
 def _read_token() -> str:
@@ -86,7 +55,7 @@ def add(kind: str, name: str, external_id: str | None, base_url: str | None) -> 
     """Add an account. The token is read from a hidden prompt, or from stdin when piped."""
     table, id_column = KINDS[kind]
     token = _read_token()
-    with _transaction() as conn:
+    with transaction() as conn:
         new_id = conn.execute(
             insert(table).values({"name": name, id_column: external_id, "api_token": token,
                                   "base_url": base_url, "is_active": True})
@@ -101,7 +70,7 @@ def add(kind: str, name: str, external_id: str | None, base_url: str | None) -> 
 def list_(kind: str | None) -> None:
     """List accounts; tokens are masked."""
     rows = []
-    with _transaction() as conn:
+    with transaction() as conn:
         for name in sorted(KINDS) if kind is None else [kind]:
             table, id_column = KINDS[name]
             for row in conn.execute(select(table).order_by(table.c.id)).mappings():
@@ -124,7 +93,7 @@ def list_(kind: str | None) -> None:
 def deactivate(kind: str, account_id: int) -> None:
     """Deactivate an account: ingestion skips it from the next run on. The row is kept."""
     table, _ = KINDS[kind]
-    with _transaction() as conn:
+    with transaction() as conn:
         changed = conn.execute(
             update(table).where(table.c.id == account_id)
             .values(is_active=False, updated_at=func.now()).returning(table.c.id)

@@ -68,6 +68,7 @@ quarantine = sa.Table(
     sa.Column("run_id", sa.Text, nullable=True),
     _utc("quarantined_at", server_default=sa.func.now()),
     sa.Index("ix_quarantine_endpoint_time", "account_kind", "endpoint", "quarantined_at"),
+    sa.Index("ix_quarantine_quarantined_at", "quarantined_at"),
 )
 
 unmatched_items = sa.Table(

@@ -162,6 +162,9 @@ def _reader_role() -> None:
 
 
 def upgrade() -> None:
+    # The snapshot counts the last 24 h of quarantined records.
+    op.create_index("ix_quarantine_quarantined_at", "quarantine", ["quarantined_at"],
+                    unique=False, schema="supplybrain")
     _tables()
     _views()
     _reader_role()

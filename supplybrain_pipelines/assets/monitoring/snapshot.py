@@ -1,0 +1,174 @@
+"""``monitoring_snapshot``: one row per 15-minute window in ``monitoring_snapshots``, the alerts
+it raised in ``monitoring_alerts``, and a webhook post when the overall status changes.
+
+The window is the schedule's tick time (passed as run config by ``monitoring_every_15m``); a
+manual run takes the window that contains now. Writing is an upsert on ``window_start`` in one
+transaction with the window's alerts, so duplicate ticks, retries and re-materialisations leave
+one row. Notification happens after the commit and never fails the run.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+from pydantic import Field
+from sqlalchemy import delete, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
+
+from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
+from supplybrain_pipelines.assets.monitoring import queries as q
+from supplybrain_pipelines.db import tables as t
+from supplybrain_pipelines.logic.monitoring.messages import status_change_event
+from supplybrain_pipelines.logic.monitoring.rules import (
+    Evaluation,
+    Rule,
+    evaluate,
+    overall_status,
+)
+from supplybrain_pipelines.logic.monitoring.windows import floor_window, is_window_start
+from supplybrain_pipelines.resources.notifier import WebhookNotifier
+from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
+
+GROUP = "monitoring"
+
+#: Bump when a column's or metric's meaning changes; every row records the version it was
+#: computed with.
+SCHEMA_VERSION = 1
+
+FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(minutes=45),
+                                           warn_window=timedelta(minutes=20))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    window_start: datetime
+    computed_at: datetime
+    counters: dict[str, int]
+    metrics: dict[str, float | None]
+    details: dict
+
+    @property
+    def values(self) -> dict[str, float | None]:
+        """Every metric an alert rule may watch, by name."""
+        return {**self.counters, **self.metrics}
+
+
+class SnapshotConfig(dg.Config):
+    window_start: str | None = Field(
+        default=None,
+        description="Start of the 15-minute window (ISO 8601 with offset, aligned to :00, :15, "
+        ":30 or :45). The schedule passes its tick time; empty takes the window containing now.")
+
+
+def resolve_window(value: str | None, now: datetime) -> datetime:
+    """The window a run writes: the configured start, which must be aligned, or floor(now)."""
+    if not value:
+        return floor_window(now)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise dg.Failure(f"window_start {value!r} is not an ISO 8601 time") from error
+    if not is_window_start(moment):
+        raise dg.Failure(f"window_start {value!r} must carry a UTC offset and start a "
+                         "15-minute window (:00, :15, :30 or :45, zero seconds)")
+    return moment.astimezone(UTC)
+
+
+def compute_snapshot(conn: Connection, window_start: datetime, now: datetime) -> Snapshot:
+    """Counters, metrics and details of one window, from set-based SQL (see ``queries``)."""
+    latest = q.read_latest_proposals(conn)
+    counters = q.read_counters(conn, latest)
+    accounts, sync_metrics = q.read_sync_health(conn, now)
+    orders, order_metrics = q.read_order_volume(conn, window_start)
+    watermarks, watermark_metrics = q.read_watermarks(conn, now, latest)
+    quality, quality_metrics = q.read_data_quality(conn, window_start)
+    metrics = {**sync_metrics, **order_metrics, **watermark_metrics, **quality_metrics}
+    details = {"computed_at": now.isoformat(), "accounts": accounts, "orders": orders,
+               "watermarks": watermarks, **quality}
+    return Snapshot(window_start, now, counters, metrics, details)
+
+
+def read_rules(conn: Connection) -> list[Rule]:
+    r = t.monitoring_alert_rules.c
+    rows = conn.execute(select(r.id, r.name, r.metric, r.threshold_type, r.threshold_value,
+                               r.severity).where(r.is_active).order_by(r.id))
+    return [Rule(**row._mapping) for row in rows]
+
+
+def persist(conn: Connection, snapshot: Snapshot, evaluation: Evaluation, status: str,
+            run_id: str | None) -> tuple[int, str | None]:
+    """Upsert the window's row and replace its alerts; returns its id and the status of the
+    window before it (None for the first snapshot)."""
+    s = t.monitoring_snapshots
+    details = {**snapshot.details, "metrics": snapshot.metrics,
+               "skipped_rules": [{"rule_id": rule.id, "name": rule.name, "reason": reason}
+                                 for rule, reason in evaluation.skipped]}
+    values = {**snapshot.counters, "schema_version": SCHEMA_VERSION, "run_id": run_id,
+              "overall_status": status, "critical_alerts": evaluation.critical,
+              "warning_alerts": evaluation.warning, "details": details}
+    stmt = pg_insert(s).values(window_start=snapshot.window_start, **values)
+    stmt = stmt.on_conflict_do_update(index_elements=[s.c.window_start],
+                                      set_={**values, "updated_at": text("now()")})
+    snapshot_id = conn.execute(stmt.returning(s.c.id)).scalar_one()
+    previous = conn.execute(
+        select(s.c.overall_status).where(s.c.window_start < snapshot.window_start)
+        .order_by(s.c.window_start.desc()).limit(1)).scalar_one_or_none()
+    a = t.monitoring_alerts
+    conn.execute(delete(a).where(a.c.snapshot_id == snapshot_id))
+    if evaluation.alerts:
+        conn.execute(insert(a), [
+            {"snapshot_id": snapshot_id, "window_start": snapshot.window_start,
+             "rule_id": alert.rule.id, "rule_name": alert.rule.name,
+             "metric": alert.rule.metric, "severity": alert.rule.severity,
+             "threshold_type": alert.rule.threshold_type,
+             "threshold_value": alert.rule.threshold_value,
+             "current_value": alert.current_value} for alert in evaluation.alerts])
+    return snapshot_id, previous
+
+
+def should_announce(previous: str | None, current: str) -> bool:
+    """A status change is news; so is a first snapshot that is not ``ok``."""
+    return current != (previous or "ok")
+
+
+@dg.asset(
+    group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version=str(SCHEMA_VERSION),
+    deps=["wb_integration_accounts", "moysklad_integration_accounts", "monitoring_alert_rules",
+          "orders", "stock", "bundle_risk", "planning_proposals"],
+    freshness_policy=FRESHNESS,
+    description="One row per 15-minute window: the old backend's 11 counters, sync health, "
+    "order volume against last week, data watermarks and quarantine counts; the alert rules "
+    "evaluated on it and the overall status. Consumers read the monitoring_* views.")
+def monitoring_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfig,
+                        warehouse: PostgresWarehouse,
+                        notifier: WebhookNotifier) -> dg.MaterializeResult:
+    now = datetime.now(UTC)
+    window_start = resolve_window(config.window_start, now)
+    with warehouse.transaction() as conn:
+        snapshot = compute_snapshot(conn, window_start, now)
+        evaluation = evaluate(read_rules(conn), snapshot.values)
+        status = overall_status(evaluation.critical, evaluation.warning, snapshot.values)
+        snapshot_id, previous = persist(conn, snapshot, evaluation, status, context.run.run_id)
+    for rule, reason in evaluation.skipped:
+        context.log.warning(f"alert rule {rule.id} ({rule.name}) skipped: {reason}")
+    notified = "unchanged"
+    if should_announce(previous, status):
+        alerts = [{"name": a.rule.name, "metric": a.rule.metric, "severity": a.rule.severity,
+                   "threshold_type": a.rule.threshold_type,
+                   "threshold_value": a.rule.threshold_value, "current_value": a.current_value}
+                  for a in evaluation.alerts]
+        event = status_change_event(window_start=window_start, previous=previous,
+                                    current=status, critical_alerts=evaluation.critical,
+                                    warning_alerts=evaluation.warning, alerts=alerts)
+        key = f"status_change:{window_start.isoformat()}:{previous}->{status}"
+        outcome = notifier.send(warehouse, event_key=key, kind="status_change", event=event)
+        notified = outcome.status
+        if outcome.status == "failed":
+            context.log.warning(f"status change not announced: {outcome.error}")
+    return dg.MaterializeResult(metadata=table_metadata(
+        warehouse, t.monitoring_snapshots,
+        window_start=window_start.isoformat(), snapshot_id=snapshot_id,
+        overall_status=status, previous_status=previous or "none",
+        critical_alerts=evaluation.critical, warning_alerts=evaluation.warning,
+        skipped_rules=len(evaluation.skipped), notification=notified, **snapshot.counters))

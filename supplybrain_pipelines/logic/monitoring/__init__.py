@@ -1,0 +1,2 @@
+"""Monitoring maths, free of I/O: the metric catalog, alert-rule validation and evaluation, the
+overall status, 15-minute windows, and the notification messages."""

@@ -1,0 +1,100 @@
+"""The run-failure notification: every failed run of this code location is announced through
+the webhook notifier, once per run (event key ``run_failure:<run_id>``). A run that Dagster's
+run retries will re-execute is not announced; the retry is a run of its own and is announced
+if it fails too.
+
+The error text comes from the run's failure event and its failed steps. Before it leaves the
+process it is scrubbed: the integration accounts' tokens and the webhook URL are masked, as is
+anything shaped like a secret (see ``logic/monitoring/messages.scrub_text``), and it is cut to
+a bounded length.
+"""
+
+import dagster as dg
+from sqlalchemy import select
+
+from supplybrain_pipelines.db import tables as t
+from supplybrain_pipelines.logic.monitoring.messages import (
+    MAX_ERROR_CHARS,
+    run_failure_event,
+    scrub_text,
+    truncate,
+)
+from supplybrain_pipelines.resources.notifier import WebhookNotifier, url_secrets
+from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
+
+#: Failed steps whose errors are quoted in the message.
+MAX_STEP_ERRORS = 3
+#: Set by Dagster on a failed run that run retries will re-execute (dagster.yaml run_retries).
+WILL_RETRY_TAG = "dagster/will_retry"
+
+
+def root_message(error) -> str:
+    """The innermost cause of a ``SerializableErrorInfo`` (the user's exception rather than
+    Dagster's "Error occurred while executing op" wrapper), as ``Class: message``."""
+    seen = 0
+    while getattr(error, "cause", None) is not None and seen < 20:
+        error, seen = error.cause, seen + 1
+    return (error.message or error.cls_name or "").strip()
+
+
+def failure_text(context: dg.RunFailureSensorContext) -> str | None:
+    """The run's failure message, then the root errors of the run and of its first failed
+    steps (each once)."""
+    event = context.failure_event
+    parts = [event.message] if event.message else []
+    try:
+        step_failures = context.get_step_failure_events()
+    except Exception:  # the event log is unreachable: the run-level text has to do
+        step_failures = []
+    errors = [(f"{step.step_key}: ", step.event_specific_data.error)
+              for step in step_failures[:MAX_STEP_ERRORS]
+              if getattr(step.event_specific_data, "error", None) is not None]
+    run_error = getattr(event.event_specific_data, "error", None)
+    if run_error is not None:  # a crash, or (in process) the failed step's error again
+        errors.append(("", run_error))
+    for prefix, error in errors:
+        message = root_message(error)
+        if message and not any(message in part for part in parts):
+            parts.append(prefix + message)
+    if len(step_failures) > MAX_STEP_ERRORS:
+        parts.append(f"… and {len(step_failures) - MAX_STEP_ERRORS} more failed step(s)")
+    return "\n".join(parts) or None
+
+
+def known_secrets(warehouse: PostgresWarehouse, notifier: WebhookNotifier) -> list[str]:
+    """Values to mask in any text we send: account tokens and the webhook URL's parts."""
+    secrets = list(url_secrets(notifier.url)) if notifier.url else []
+    try:
+        with warehouse.transaction() as conn:
+            for table in (t.wb_integration_accounts, t.moysklad_integration_accounts):
+                secrets += conn.execute(select(table.c.api_token)).scalars().all()
+    except Exception:  # the database may be why the run failed; patterns still apply
+        pass
+    return secrets
+
+
+@dg.run_failure_sensor(
+    name="run_failure_notification_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Posts a webhook notification (SUPPLYBRAIN_WEBHOOK_URL) for every failed run "
+    "of this code location, once per run; recorded in monitoring_notifications.",
+)
+def run_failure_notification_sensor(context: dg.RunFailureSensorContext,
+                                    notifier: WebhookNotifier,
+                                    warehouse: PostgresWarehouse) -> None:
+    run = context.dagster_run
+    if not notifier.url:
+        context.log.info(f"Run {run.run_id} failed; no webhook is configured.")
+        return
+    if run.tags.get(WILL_RETRY_TAG) == "true":  # its retry's failure, if any, is announced
+        context.log.info(f"Run {run.run_id} failed and will be retried; not announced.")
+        return
+    error = failure_text(context)
+    if error:
+        error = truncate(scrub_text(error, known_secrets(warehouse, notifier)), MAX_ERROR_CHARS)
+    outcome = notifier.send(
+        warehouse, event_key=f"run_failure:{run.run_id}", kind="run_failure",
+        event=run_failure_event(job_name=run.job_name, run_id=run.run_id, error=error))
+    detail = f" ({outcome.error})" if outcome.error else ""
+    context.log.info(f"Run {run.run_id} failed; notification {outcome.status} after "
+                     f"{outcome.attempts} attempt(s){detail}.")

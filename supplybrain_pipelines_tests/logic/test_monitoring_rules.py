@@ -1,0 +1,90 @@
+"""Alert rules, status precedence and windows: the old backend's monitoring cases 5, 7 and 8."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from supplybrain_pipelines.db.seeds import SEED_ALERT_RULES
+from supplybrain_pipelines.logic.monitoring.metrics import CATALOG, validate_rule
+from supplybrain_pipelines.logic.monitoring.rules import Rule, evaluate, fires, overall_status
+from supplybrain_pipelines.logic.monitoring.windows import (
+    floor_window,
+    is_window_start,
+    missing_windows,
+)
+
+
+def rule(metric: str, kind: str, value: int, severity: str = "critical", id: int = 1) -> Rule:
+    return Rule(id, f"{metric} {kind} {value}", metric, kind, value, severity)
+
+
+def test_case_5_strict_rules_fire_with_their_current_values():
+    rules = [rule("risk_critical", "above", 0, id=1), rule("wb_accounts_active", "below", 1, id=2),
+             rule("risk_warning", "above", 10, "warning", id=3)]
+    values = {"risk_critical": 2, "risk_warning": 3, "wb_accounts_active": 0}
+    result = evaluate(rules, values)
+    assert [(a.rule.id, a.current_value) for a in result.alerts] == [(1, 2), (2, 0)]
+    assert (result.critical, result.warning) == (2, 0)
+
+
+@pytest.mark.parametrize(("kind", "value", "threshold", "expected"), [
+    ("above", 5, 5, False), ("above", 6, 5, True), ("below", 1, 1, False),
+    ("below", 0, 1, True), ("above", 0, 0, False)])
+def test_comparisons_are_strict(kind, value, threshold, expected):
+    assert fires(kind, value, threshold) is expected
+
+
+def test_case_7_unknown_metric_or_threshold_type_and_missing_values_are_skipped():
+    rules = [rule("no_such_metric", "above", 0, id=1), rule("risk_critical", "sideways", 0, id=2),
+             rule("min_token_days_left", "below", 7, id=3), rule("risk_critical", "above", 0, id=4)]
+    result = evaluate(rules, {"risk_critical": 1, "min_token_days_left": None})
+    assert [a.rule.id for a in result.alerts] == [4]
+    assert [(r.id, reason.split()[0]) for r, reason in result.skipped] == [
+        (1, "unknown"), (2, "unknown"), (3, "metric")]
+
+
+def test_case_8_status_precedence():
+    clean = {"risk_critical": 0, "wb_accounts_active": 1, "ms_accounts_active": 1}
+    assert overall_status(1, 1, clean) == "critical"
+    assert overall_status(0, 1, clean) == "warning"
+    assert overall_status(0, 0, {**clean, "risk_critical": 5}) == "warning"
+    assert overall_status(0, 0, {**clean, "wb_accounts_active": 0}) == "warning"
+    assert overall_status(0, 0, {**clean, "ms_accounts_active": 0}) == "warning"
+    assert overall_status(0, 0, clean) == "ok"
+
+
+def test_the_seed_rules_are_valid_and_the_new_metrics_are_accepted():
+    for seed in SEED_ALERT_RULES:
+        assert validate_rule(seed.metric, seed.threshold_type, seed.threshold_value,
+                             seed.severity) == []
+    for metric in ("max_sync_age_minutes", "min_token_days_left", "orders_vs_prev_7d_pct"):
+        assert metric in CATALOG
+        assert validate_rule(metric, "below", 50, "warning") == []
+
+
+def test_validation_names_every_problem():
+    problems = validate_rule("risk_everything", "sideways", -1, "fatal")
+    assert len(problems) == 4
+    assert "unknown metric 'risk_everything'" in problems[0]
+    assert validate_rule("risk_ok", "above", True, "warning")  # a bool is not a threshold
+
+
+def test_windows_floor_to_the_quarter_hour_in_utc():
+    moscow = timezone(timedelta(hours=3))
+    assert floor_window(datetime(2026, 11, 26, 8, 44, 59, 9, tzinfo=moscow)) == \
+        datetime(2026, 11, 26, 5, 30, tzinfo=UTC)
+    assert is_window_start(datetime(2026, 11, 26, 5, 45, tzinfo=UTC))
+    assert not is_window_start(datetime(2026, 11, 26, 5, 46, tzinfo=UTC))
+    assert not is_window_start(datetime(2026, 11, 26, 5, 45))
+    with pytest.raises(ValueError):
+        floor_window(datetime(2026, 11, 26, 5, 45))
+
+
+def test_missing_windows_lists_the_gaps_oldest_first():
+    start = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
+    present = [start + timedelta(minutes=15 * i) for i in (0, 1, 3, 6)]
+    assert missing_windows(present, start, start + timedelta(minutes=90)) == [
+        start + timedelta(minutes=15 * i) for i in (2, 4, 5)]
+    assert missing_windows(present, start, start + timedelta(minutes=15)) == []

@@ -1,0 +1,1 @@
+"""Tests of the monitoring snapshot, its alert rules, status and notifications."""

@@ -1,0 +1,91 @@
+"""A real local webhook receiver for the notification tests: a threaded HTTP server on
+127.0.0.1 (free port) that records every POST and answers as it is told::
+
+    with WebhookReceiver() as hook:
+        hook.fail(2, status=500)          # the next two POSTs get HTTP 500, then 200s again
+        ... post to hook.url ...
+        assert len(hook.posts) == 3
+
+Test modules get the ``webhook`` fixture with
+``from supplybrain_pipelines_tests.monitoring.receiver import webhook_fixture  # noqa: F401``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+
+@dataclass(frozen=True)
+class Post:
+    path: str
+    headers: dict[str, str]
+    body: Any  # parsed JSON, or the raw text when it is not JSON
+
+
+class WebhookReceiver:
+    """Records POSTs; answers 200 ``{"ok": true}`` unless told otherwise."""
+
+    def __init__(self) -> None:
+        self.posts: list[Post] = []
+        self._answers: list[tuple[int, dict[str, str]]] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = raw
+                with receiver._lock:
+                    receiver.posts.append(Post(self.path, dict(self.headers), body))
+                    status, headers = (receiver._answers.pop(0) if receiver._answers
+                                       else (200, {}))
+                answer = json.dumps({"ok": 200 <= status < 300}).encode()
+                self.send_response(status)
+                for name, value in {**headers, "Content-Type": "application/json",
+                                    "Content-Length": str(len(answer))}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.url = f"{self.base_url}/hook"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def fail(self, times: int, status: int = 500, headers: dict[str, str] | None = None) -> None:
+        """Answer the next ``times`` POSTs with ``status`` (and ``headers``)."""
+        with self._lock:
+            self._answers.extend([(status, headers or {})] * times)
+
+    @property
+    def bodies(self) -> list[Any]:
+        return [post.body for post in self.posts]
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture(name="webhook")
+def webhook_fixture() -> Iterator[WebhookReceiver]:
+    """A running :class:`WebhookReceiver`, stopped after the test."""
+    with WebhookReceiver() as receiver:
+        yield receiver

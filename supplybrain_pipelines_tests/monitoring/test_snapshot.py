@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from supplybrain_pipelines.assets.monitoring import MONITORING_ASSETS, MONITORING_CHECKS
+from supplybrain_pipelines.config import PROJECT_ROOT
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.monitoring.windows import floor_window
 from supplybrain_pipelines.resources.notifier import WebhookNotifier
@@ -237,6 +238,20 @@ def test_the_reader_role_sees_the_views_and_not_the_tables(migrated_db_url, dags
     role = fetch_all(migrated_db_url, "SELECT rolcanlogin FROM pg_roles "
                      "WHERE rolname = 'supplybrain_reader'")
     assert role[0].rolcanlogin is False
+
+
+def test_the_readme_view_examples_run_as_the_reader(migrated_db_url, dagster_instance):
+    snap(migrated_db_url, dagster_instance)
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    block = readme.split("### Consumer views", 1)[1].split("```sql", 1)[1].split("```", 1)[0]
+    statements = [s for s in block.split(";") if s.strip()]
+    assert len(statements) == 5
+    with engine(migrated_db_url).connect() as conn:
+        conn.execute(sa.text("SET ROLE supplybrain_reader"))
+        for statement in statements:
+            conn.execute(sa.text(statement)).all()
+    assert fetch_all(migrated_db_url, "SELECT overall_status FROM "
+                     "supplybrain.monitoring_status")[0].overall_status == "critical"
 
 
 def test_a_status_change_posts_once_and_an_unchanged_status_posts_nothing(migrated_db_url,

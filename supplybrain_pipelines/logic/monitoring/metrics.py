@@ -57,9 +57,9 @@ CATALOG: dict[str, Metric] = _catalog(
            "Units of the last 24 h as a percentage of the mean of the same 24 hours on each "
            "of the previous 7 days; absent when that mean is zero."),
     Metric("minutes_since_last_order", "watermarks", "Minutes since the latest order",
-           "Minutes between the window and the newest order of any channel."),
+           "Minutes from the newest order of any channel to the snapshot's computation."),
     Metric("minutes_since_stock", "watermarks", "Minutes since the stock as-of",
-           "Minutes between the window and the newest stock as-of time."),
+           "Minutes from the newest stock as-of time to the snapshot's computation."),
     Metric("quarantined_last_24h", "data_quality", "Quarantined records, last 24 h",
            "Records set aside by ingestion in the 24 hours before the window."),
     Metric("unmatched_items", "data_quality", "Unmatched items",

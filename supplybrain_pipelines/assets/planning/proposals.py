@@ -7,14 +7,18 @@ row carries its inputs, the settings with their source (article → global → d
 step in ``explanation``. History is kept per run; ``planning_proposals_latest`` is the newest.
 """
 
+import json
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from itertools import groupby
+from operator import attrgetter
 
 import dagster as dg
-from psycopg.types.json import Jsonb
-from sqlalchemy import text
+from sqlalchemy import delete, text
 
 from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
-from supplybrain_pipelines.assets.planning._common import GROUP
+from supplybrain_pipelines.assets.planning._common import GROUP, copy_rows, paused_gc
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.planning import inventory as inv
 from supplybrain_pipelines.logic.planning.bundles import SingleKey
@@ -23,9 +27,10 @@ from supplybrain_pipelines.logic.planning.minimums import (
     fabric_minimum,
     pantone_group,
     spreading_weights,
+    steps_by_sku,
 )
-from supplybrain_pipelines.logic.planning.risk import classify_bundle_risk
-from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert
+from supplybrain_pipelines.logic.planning.risk import bundle_risk_level
+from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 DEFAULTS = {"target_coverage_days": 60, "service_level_percent": 90, "lead_time_days": 70,
             "fabric_min": 7000, "elastic_min": 3000}
@@ -68,23 +73,28 @@ def resolve(article, global_, default) -> tuple:
     return default, "default"
 
 
+#: z per service level: a handful of distinct levels, one inverse normal each.
+z_for_service_level = lru_cache(maxsize=256)(inv.z_for_service_level)
+#: Compact JSON for the explanation column (COPY sends it as text; JSONB stores it parsed).
+encode_json = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
 def plan_sku(r) -> dict:
     """The per-SKU quantities, before production minimums."""
     target_days, target_src = resolve(r.a_target, r.g_target, DEFAULTS["target_coverage_days"])
     service, service_src = resolve(r.a_service, r.g_service, DEFAULTS["service_level_percent"])
     lead, lead_src = resolve(r.a_lead, r.g_lead, DEFAULTS["lead_time_days"])
-    z = inv.z_for_service_level(service / 100)
-    ss = inv.safety_stock(z, r.sigma_daily, lead)
-    rop = inv.reorder_point(r.rate, lead, ss)
-    target = inv.order_up_to(r.rate, lead, target_days, ss)
-    rec = inv.recommend(target, r.position, rop, demand=r.rate)
-    risk = classify_bundle_risk(r.on_hand, r.rate, r.safety_stock_days, r.alert_threshold_days)
+    z = z_for_service_level(service / 100)
+    plan = inv.plan_replenishment(d=r.rate, sigma_d=r.sigma_daily, lead_time_days=lead,
+                                  review_days=target_days, z=z, position=r.position,
+                                  on_hand=r.on_hand, as_of=r.as_of)
+    risk, _cover = bundle_risk_level(r.on_hand, r.rate, r.safety_stock_days,
+                                     r.alert_threshold_days)
     return {
         "row": r, "lead": lead, "target_days": target_days, "service": service / 100,
-        "z": z, "ss": ss, "rop": rop, "target": target, "reason": rec.reason,
-        "raw": inv.whole_units(rec.quantity), "risk": risk.level,
-        "cover": inv.days_of_cover(r.on_hand, r.rate),
-        "stockout": inv.stockout_date(r.as_of, r.on_hand, r.rate),
+        "z": z, "ss": plan.safety_stock, "rop": plan.reorder_point, "target": plan.target,
+        "reason": plan.recommendation.reason, "raw": plan.units, "risk": risk,
+        "cover": plan.days_of_cover, "stockout": plan.stockout_date,
         "settings": {"target_coverage_days": [target_days, target_src],
                      "service_level_percent": [service, service_src],
                      "lead_time_days": [lead, lead_src]},
@@ -111,21 +121,28 @@ def apply_minimums(plans: list[dict]) -> tuple[dict, dict, list[dict], dict]:
     settings = {"fabric_minimum_by_pantone": fabric, "elastic_minimum": [elastic, elastic_src],
                 "pack_multiple": first.pack_multiple, "spread_by": basis}
     if sum(quantities.values()) == 0:
-        return quantities, dict.fromkeys(keys, "none"), [], settings
+        return quantities, dict.fromkeys(keys, "none"), {}, settings
     result = apply_production_minimums(
         quantities, pantone_of_color=pantone, fabric_minimum_by_pantone=fabric,
         elastic_minimum=elastic, weights=weights, pack_multiple=first.pack_multiple,
         order=keys)
-    return result.quantities, result.limiting_constraint, result.steps, settings
+    return (result.quantities, result.limiting_constraint, steps_by_sku(result.steps, keys),
+            settings)
 
 
 def explanation(p: dict, article: dict, steps: list[dict]) -> dict:
+    """The SKU unit's inputs, its settings with their source, and every step that concerns it:
+    its own maths, then the article's minimum records cut to this SKU unit (its Pantone group's
+    fabric minimum, the elastic minimum and its pack rounding, with only its own additions)."""
     r = p["row"]
+    group = pantone_group(r.color_id, r.pantone_code)
+    fabric = article["fabric_minimum_by_pantone"]
     return {
         "inputs": {"demand_rate": r.rate, "demand_method": r.method, "sigma_daily": r.sigma_daily,
                    "on_hand": r.on_hand, "returns_in_transit": r.in_transit_from_client,
                    "on_order_within_lead": r.on_order_within_lead, "position": r.position},
-        "settings": {**p["settings"], **article},
+        "settings": {**p["settings"], **article,
+                     "fabric_minimum_by_pantone": {group: fabric[group]}},
         "steps": [
             {"step": "z", "service_level": p["service"], "value": p["z"]},
             {"step": "safety_stock", "formula": "z * sigma_d * sqrt(L)", "value": p["ss"]},
@@ -137,6 +154,29 @@ def explanation(p: dict, article: dict, steps: list[dict]) -> dict:
     }
 
 
+COLUMNS = ["run_id", "as_of", "sku_unit_id", "article_id", "color_id", "size_id", "demand_rate",
+           "sigma_daily", "on_hand", "on_order_within_lead", "position", "lead_time_days",
+           "target_coverage_days", "service_level", "safety_stock", "reorder_point",
+           "target_level", "raw_quantity", "recommended_quantity", "reason", "days_of_cover",
+           "stockout_date", "risk_level", "limiting_constraint", "explanation"]
+
+
+def proposal_rows(run_id: str, inputs: Iterable) -> Iterator[tuple]:
+    """The table's rows (in :data:`COLUMNS` order), article by article: every SKU unit planned,
+    then the article's minimums. ``inputs`` are :data:`INPUTS`' rows, ordered by article."""
+    for _article, skus in groupby(inputs, key=attrgetter("article_id")):
+        plans = [plan_sku(r) for r in skus]
+        final, limiting, steps, settings = apply_minimums(plans)
+        for p in plans:
+            r = p["row"]
+            key = SingleKey(r.article_id, r.color_id, r.size_id)
+            yield (run_id, r.as_of, r.sku_unit_id, r.article_id, r.color_id, r.size_id,
+                   r.rate, r.sigma_daily, r.on_hand, r.on_order_within_lead, r.position,
+                   p["lead"], p["target_days"], p["service"], p["ss"], p["rop"], p["target"],
+                   p["raw"], final[key], p["reason"], p["cover"], p["stockout"], p["risk"],
+                   limiting[key], encode_json(explanation(p, settings, steps.get(key, []))))
+
+
 @dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres", "python"}, code_version="1",
           deps=["demand", "supply"], automation_condition=dg.AutomationCondition.eager(),
           description="What to produce per article × colour × size: safety stock, reorder "
@@ -146,31 +186,23 @@ def explanation(p: dict, article: dict, steps: list[dict]) -> dict:
 def planning_proposals(context: dg.AssetExecutionContext,
                        warehouse: PostgresWarehouse) -> dg.MaterializeResult:
     run_id = context.run.run_id
-    with warehouse.transaction() as conn:
-        by_article: dict[int, list[dict]] = defaultdict(list)
-        for r in conn.execute(text(INPUTS)):
-            by_article[r.article_id].append(plan_sku(r))
-        rows = []
-        for plans in by_article.values():
-            final, limiting, steps, settings = apply_minimums(plans)
-            for p in plans:
-                r = p["row"]
-                key = SingleKey(r.article_id, r.color_id, r.size_id)
-                rows.append((
-                    run_id, r.as_of, r.sku_unit_id, r.article_id, r.color_id, r.size_id,
-                    r.rate, r.sigma_daily, r.on_hand, r.on_order_within_lead, r.position,
-                    p["lead"], p["target_days"], p["service"], p["ss"], p["rop"], p["target"],
-                    p["raw"], final[key], p["reason"], p["cover"], p["stockout"], p["risk"],
-                    limiting[key], Jsonb(explanation(p, settings, steps))))
-        columns = ["run_id", "as_of", "sku_unit_id", "article_id", "color_id", "size_id",
-                   "demand_rate", "sigma_daily", "on_hand", "on_order_within_lead", "position",
-                   "lead_time_days", "target_coverage_days", "service_level", "safety_stock",
-                   "reorder_point", "target_level", "raw_quantity", "recommended_quantity",
-                   "reason", "days_of_cover", "stockout_date", "risk_level",
-                   "limiting_constraint", "explanation"]
-        bulk_upsert(conn, t.planning_proposals, columns, rows, ["run_id", "sku_unit_id"])
-    total = sum(row[18] for row in rows)
-    context.log.info(f"planning proposals: {len(rows)} SKU units, {total} units to produce")
+    recommended: list[int] = []
+
+    def tally(rows: Iterator[tuple]) -> Iterator[tuple]:
+        for row in rows:
+            recommended.append(row[18])
+            yield row
+
+    with warehouse.transaction() as conn, paused_gc():
+        inputs = conn.execute(text(INPUTS)).all()
+        # Rows carry this run's id, so there is nothing to upsert against: a plain COPY. The
+        # DELETE only matters if a step of the same run is ever re-executed. Rows are sent as
+        # they are computed, so the server stores one article while the next is planned.
+        conn.execute(delete(t.planning_proposals).where(t.planning_proposals.c.run_id == run_id))
+        copy_rows(conn, t.planning_proposals, COLUMNS, tally(proposal_rows(run_id, inputs)))
+    total = sum(recommended)
+    context.log.info(f"planning proposals: {len(recommended)} SKU units, {total} units to "
+                     "produce")
     return dg.MaterializeResult(metadata=table_metadata(
-        warehouse, t.planning_proposals, run_id=run_id, sku_units=len(rows),
-        sku_units_to_produce=sum(1 for row in rows if row[18] > 0), units_to_produce=total))
+        warehouse, t.planning_proposals, run_id=run_id, sku_units=len(recommended),
+        sku_units_to_produce=sum(1 for q in recommended if q > 0), units_to_produce=total))

@@ -8,7 +8,7 @@ demand window divided by its length (calendar days), not over the span between t
 last sale day.
 """
 
-from collections import Counter, defaultdict
+from collections import Counter
 
 import dagster as dg
 from sqlalchemy import delete, select, text
@@ -93,34 +93,49 @@ def bundle_risk(context: dg.AssetExecutionContext,
                                      for level in SEVERITY}))
 
 
+#: Per article of one run's proposals: the worst SKU risk (by :data:`SEVERITY`), SKU units,
+#: those to produce, the units recommended, and the constraint that limited most of the SKU
+#: units to produce (ties: the one met first in the proposals' order, i.e. the lowest id;
+#: "none" when nothing is produced). Two GROUP BYs and no join, so the plan does not depend on
+#: statistics of the rows just written.
+HEALTH = f"""
+INSERT INTO supplybrain.planning_health (run_id, article_id, as_of, worst_risk, sku_units,
+                                         sku_units_to_produce, total_recommended,
+                                         dominant_constraint)
+WITH per_constraint AS (
+    SELECT article_id, limiting_constraint, count(*) AS sku_units,
+           count(*) FILTER (WHERE recommended_quantity > 0) AS producing,
+           min(id) FILTER (WHERE recommended_quantity > 0) AS first_producing,
+           sum(recommended_quantity) AS recommended,
+           max(CASE risk_level {" ".join(f"WHEN '{level}' THEN {rank}"
+                                         for level, rank in SEVERITY.items())} END) AS worst
+    FROM supplybrain.planning_proposals WHERE run_id = :run_id
+    GROUP BY 1, 2
+)
+SELECT :run_id, article_id, CAST(:as_of AS date),
+       (ARRAY[{", ".join(f"'{level}'" for level in sorted(SEVERITY, key=SEVERITY.get))}])[
+           max(worst) + 1],
+       sum(sku_units), sum(producing), sum(recommended),
+       COALESCE((array_agg(limiting_constraint ORDER BY producing DESC, first_producing)
+                 FILTER (WHERE producing > 0))[1], 'none')
+FROM per_constraint GROUP BY article_id
+"""
+
+
 @dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="1",
           deps=["planning_proposals"], automation_condition=dg.AutomationCondition.eager(),
           description="Per article, from the latest proposals: the worst SKU risk, how many SKU "
           "units need production, the total recommended and the dominant limiting constraint.")
 def planning_health(context: dg.AssetExecutionContext,
                     warehouse: PostgresWarehouse) -> dg.MaterializeResult:
-    p = t.planning_proposals.c
+    articles = 0
     with warehouse.transaction() as conn:
         latest = conn.execute(text(
             "SELECT run_id, as_of FROM supplybrain.planning_proposals_latest LIMIT 1")).first()
-        rows = []
         if latest is not None:
-            by_article = defaultdict(list)
-            for r in conn.execute(select(p.article_id, p.risk_level, p.recommended_quantity,
-                                         p.limiting_constraint).where(p.run_id == latest.run_id)):
-                by_article[r.article_id].append(r)
-            for article_id, skus in sorted(by_article.items()):
-                producing = [s for s in skus if s.recommended_quantity > 0]
-                constraints = Counter(s.limiting_constraint for s in producing)
-                rows.append((latest.run_id, article_id, latest.as_of,
-                             max((s.risk_level for s in skus), key=SEVERITY.__getitem__),
-                             len(skus), len(producing),
-                             sum(s.recommended_quantity for s in skus),
-                             constraints.most_common(1)[0][0] if constraints else "none"))
             conn.execute(delete(t.planning_health).where(
                 t.planning_health.c.run_id == latest.run_id))
-            bulk_upsert(conn, t.planning_health,
-                        [c.name for c in t.planning_health.columns if c.name != "computed_at"],
-                        rows, ["run_id", "article_id"])
-    context.log.info(f"planning health: {len(rows)} articles")
+            articles = conn.execute(text(HEALTH), {"run_id": latest.run_id,
+                                                   "as_of": latest.as_of}).rowcount
+    context.log.info(f"planning health: {articles} articles")
     return dg.MaterializeResult(metadata=table_metadata(warehouse, t.planning_health))

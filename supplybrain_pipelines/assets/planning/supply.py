@@ -15,7 +15,7 @@ from supplybrain_pipelines.assets.planning._common import (
     as_of_date,
 )
 from supplybrain_pipelines.db import tables as t
-from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert
+from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 #: WB's pseudo-warehouse rows (warehouse-remains report): totals and transit, not places.
 PSEUDO_WAREHOUSES = ("В пути до получателей", "В пути возвраты на склад WB",
@@ -98,11 +98,27 @@ LEFT JOIN po ON po.sku_unit_id = a.sku_unit_id
 """
 
 
+#: The supply table, computed and written by the server: on hand = own + WB single + WB bundle
+#: stock, position = on hand + returns in transit + on order within the lead time (float8 sums
+#: from left to right, as Python would add them). The table was just emptied: plain INSERT.
+WRITE_SUPPLY = f"""
+INSERT INTO supplybrain.supply ({", ".join(c.name for c in t.supply.columns)})
+SELECT s.*, x.on_hand, x.on_hand + s.in_transit_from_client + s.on_order_within_lead
+FROM ({SUPPLY}) s
+CROSS JOIN LATERAL (SELECT s.own_stock + s.wb_single_stock + s.wb_bundle_stock AS on_hand) x
+"""
+
 #: Today's availability per SKU unit, for demand's in-stock days.
 RECORD_HISTORY = """
 INSERT INTO supplybrain.stock_history (day, sku_unit_id, available)
 SELECT as_of, sku_unit_id, on_hand FROM supplybrain.supply
 ON CONFLICT (day, sku_unit_id) DO UPDATE SET available = EXCLUDED.available
+"""
+
+TOTALS = """
+SELECT count(*) AS sku_units, COALESCE(sum(on_hand), 0) AS on_hand,
+       COALESCE(sum(on_order_within_lead), 0) AS on_order_within_lead
+FROM supplybrain.supply
 """
 
 
@@ -115,19 +131,15 @@ def supply(context: dg.AssetExecutionContext, config: PlanningConfig,
            warehouse: PostgresWarehouse) -> dg.MaterializeResult:
     as_of = as_of_date(config)
     with warehouse.transaction() as conn:
-        rows = []
-        for r in conn.execute(text(SUPPLY), {"as_of": as_of}):
-            on_hand = r.own_stock + r.wb_single_stock + r.wb_bundle_stock
-            position = on_hand + r.in_transit_from_client + r.on_order_within_lead
-            rows.append((*r, on_hand, position))
-        # SUPPLY selects the table's columns in order, up to on_hand and position.
         conn.execute(delete(t.supply))
-        bulk_upsert(conn, t.supply, [c.name for c in t.supply.columns], rows, ["sku_unit_id"])
+        # SUPPLY selects the table's columns in order up to on_hand and position, which
+        # WRITE_SUPPLY adds.
+        conn.execute(text(WRITE_SUPPLY), {"as_of": as_of})
         # One statement, no parameters: a VALUES list would need 3 binds per SKU unit
         # (PostgreSQL allows 65 535 per statement).
         conn.execute(text(RECORD_HISTORY))
-    context.log.info(f"supply as of {as_of}: {len(rows)} SKU units")
+        totals = conn.execute(text(TOTALS)).one()
+    context.log.info(f"supply as of {as_of}: {totals.sku_units} SKU units")
     return dg.MaterializeResult(metadata=table_metadata(
-        warehouse, t.supply, as_of=as_of.isoformat(),
-        units_on_hand=float(sum(r[14] for r in rows)),
-        units_on_order_within_lead=float(sum(r[10] for r in rows))))
+        warehouse, t.supply, as_of=as_of.isoformat(), units_on_hand=float(totals.on_hand),
+        units_on_order_within_lead=float(totals.on_order_within_lead)))

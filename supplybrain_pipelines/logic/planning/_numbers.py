@@ -12,10 +12,18 @@ def as_number(name: str, value: object, *, minimum: float | None = 0.0) -> float
 
     Accepts int, float, Decimal (PostgreSQL ``numeric``) and Fraction; rejects bool, strings,
     None, NaN and ±inf. ``minimum`` None means "any finite number".
+
+    Plain ``float`` and ``int`` (almost every call) take a fast path on ``type(value)``, which
+    skips the ABC ``isinstance`` check; ``bool`` is not ``int`` there and takes the general path.
     """
-    if isinstance(value, bool) or not isinstance(value, Real | Decimal):
+    kind = type(value)
+    if kind is float or kind is int:
+        number = float(value)  # type: ignore[arg-type]
+        if math.isfinite(number) and (minimum is None or number >= minimum):
+            return number
+    elif isinstance(value, bool) or not isinstance(value, Real | Decimal):
         raise ValueError(f"{name} must be a number, got {type(value).__name__}")
-    number = float(value)
+    number = float(value)  # type: ignore[arg-type]
     if not math.isfinite(number):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if minimum is not None and number < minimum:

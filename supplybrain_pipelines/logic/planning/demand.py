@@ -230,7 +230,11 @@ def observed_days(daily: Sequence[float], in_stock: Sequence[bool] | None) -> li
     ``in_stock`` None (history unknown) keeps every day. Out-of-stock zero days are dropped,
     which is the "drop or mask OOS days" of §4.2 (censored demand).
     """
-    values = _series(daily)
+    return _observed(_series(daily), in_stock)
+
+
+def _observed(values: list[float], in_stock: Sequence[bool] | None) -> list[float]:
+    """:func:`observed_days` on values already checked by :func:`_series`."""
     if in_stock is None:
         return values
     if len(in_stock) != len(values):
@@ -256,7 +260,12 @@ def choose_method(daily: Sequence[float], in_stock: Sequence[bool] | None = None
     mean is Σ units / observed days ("in_stock_mean"), or / calendar days when ``in_stock`` is
     None ("calendar_mean"). No observed day → rate 0 with method "no_in_stock_days".
     """
-    days = observed_days(daily, in_stock)
+    return _choose(_series(daily), in_stock, alpha)
+
+
+def _choose(values: list[float], in_stock: Sequence[bool] | None, alpha: float) -> RateChoice:
+    """:func:`choose_method` on values already checked by :func:`_series`."""
+    days = _observed(values, in_stock)
     if not days:
         return RateChoice(0.0, "no_in_stock_days")
     alpha = _check_alpha("alpha", alpha)
@@ -266,3 +275,24 @@ def choose_method(daily: Sequence[float], in_stock: Sequence[bool] | None = None
     method: Literal["in_stock_mean", "calendar_mean"] = (
         "calendar_mean" if in_stock is None else "in_stock_mean")
     return RateChoice(sum(days) / len(days), method)
+
+
+class DemandSummary(NamedTuple):
+    """What the demand asset keeps per SKU unit: class, rate choice and σ of daily demand."""
+
+    demand_class: DemandClass
+    choice: RateChoice
+    sigma: float
+
+
+def summarize_demand(daily: Sequence[float], in_stock: Sequence[bool] | None = None, *,
+                     alpha: float = CROSTON_ALPHA) -> DemandSummary:
+    """:func:`classify_demand`, :func:`choose_method` and :func:`sigma_daily` of one series,
+    which is validated once instead of three times.
+
+    The class and σ are of the whole window (``daily``); the rate choice uses the observed
+    days (``in_stock``), exactly as the three functions called one by one.
+    """
+    values = _series(daily)
+    return DemandSummary(_classify(values), _choose(values, in_stock, alpha),
+                         _sample_sd(values))

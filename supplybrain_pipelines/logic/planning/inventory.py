@@ -55,6 +55,11 @@ def safety_stock(z: float, sigma_d: float, lead_time_days: float) -> float:
     z = as_number("z", z, minimum=None)
     sigma_d = as_number("sigma_d", sigma_d)
     lead_time_days = as_number("lead_time_days", lead_time_days)
+    return _safety_stock(z, sigma_d, lead_time_days)
+
+
+def _safety_stock(z: float, sigma_d: float, lead_time_days: float) -> float:
+    """:func:`safety_stock` on checked inputs."""
     return z * sigma_d * math.sqrt(lead_time_days)
 
 
@@ -65,7 +70,12 @@ def reorder_point(d: float, lead_time_days: float, ss: float) -> float:
     """
     d = as_number("d", d)
     lead_time_days = as_number("lead_time_days", lead_time_days)
-    return d * lead_time_days + as_number("ss", ss, minimum=None)
+    return _reorder_point(d, lead_time_days, as_number("ss", ss, minimum=None))
+
+
+def _reorder_point(d: float, lead_time_days: float, ss: float) -> float:
+    """:func:`reorder_point` on checked inputs."""
+    return d * lead_time_days + ss
 
 
 def order_up_to(d: float, lead_time_days: float, review_days: float, ss: float) -> float:
@@ -77,7 +87,12 @@ def order_up_to(d: float, lead_time_days: float, review_days: float, ss: float) 
     d = as_number("d", d)
     lead_time_days = as_number("lead_time_days", lead_time_days)
     review_days = as_number("review_days", review_days)
-    return d * (lead_time_days + review_days) + as_number("ss", ss, minimum=None)
+    return _order_up_to(d, lead_time_days, review_days, as_number("ss", ss, minimum=None))
+
+
+def _order_up_to(d: float, lead_time_days: float, review_days: float, ss: float) -> float:
+    """:func:`order_up_to` on checked inputs."""
+    return d * (lead_time_days + review_days) + ss
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +115,14 @@ def recommend(target: float, position: float, rop: float, *,
     target = as_number("target", target, minimum=None)
     position = as_number("position", position, minimum=None)
     rop = as_number("rop", rop, minimum=None)
-    if demand is not None and as_number("demand", demand) == 0.0:
+    return _recommend(target, position, rop,
+                      None if demand is None else as_number("demand", demand))
+
+
+def _recommend(target: float, position: float, rop: float, demand: float | None
+               ) -> Recommendation:
+    """:func:`recommend` on checked inputs."""
+    if demand is not None and demand == 0.0:
         return Recommendation(0.0, REASON_NO_DEMAND)
     if position <= rop:
         return Recommendation(max(target - position, 0.0), REASON_AT_OR_BELOW_ROP)
@@ -114,7 +136,11 @@ def whole_units(quantity: float, *, tolerance: float = 1e-9) -> int:
     (as ERPNext does with ``ceil`` for whole-number UOMs, §3.4). ``tolerance`` absorbs float
     noise, so 12.000000000001 is 12, not 13.
     """
-    quantity = as_number("quantity", quantity, minimum=None)
+    return _whole_units(as_number("quantity", quantity, minimum=None), tolerance)
+
+
+def _whole_units(quantity: float, tolerance: float = 1e-9) -> int:
+    """:func:`whole_units` on a checked quantity."""
     if quantity <= 0:
         return 0
     return math.ceil(quantity - tolerance)
@@ -126,8 +152,11 @@ def days_of_cover(available: float, d: float) -> float | None:
     Source: §3.1 "Days of supply / coverage: DoS = available_position / d̂". A negative
     position (backorders) has zero cover.
     """
-    available = as_number("available", available, minimum=None)
-    d = as_number("d", d)
+    return _days_of_cover(as_number("available", available, minimum=None), as_number("d", d))
+
+
+def _days_of_cover(available: float, d: float) -> float | None:
+    """:func:`days_of_cover` on checked inputs."""
     if d == 0.0:
         return None
     return max(available, 0.0) / d
@@ -140,13 +169,56 @@ def stockout_date(as_of: date, available: float, d: float) -> date | None:
     and d = 2 the stock lasts 5 days, so it runs out on ``as_of + 5``. No stock means
     ``as_of``. (DoS from :func:`days_of_cover`.)
     """
-    cover = days_of_cover(available, d)
+    return _stockout_date(as_of, days_of_cover(available, d))
+
+
+def _stockout_date(as_of: date, cover: float | None) -> date | None:
+    """:func:`stockout_date` from an already computed cover."""
     if cover is None:
         return None
     try:
         return as_of + timedelta(days=math.floor(cover))
     except OverflowError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Replenishment:
+    """One SKU unit's plan: the formulas above with their inputs checked once."""
+
+    safety_stock: float
+    reorder_point: float
+    target: float
+    recommendation: Recommendation
+    units: int
+    days_of_cover: float | None
+    stockout_date: date | None
+
+
+def plan_replenishment(*, d: float, sigma_d: float, lead_time_days: float, review_days: float,
+                       z: float, position: float, on_hand: float, as_of: date
+                       ) -> Replenishment:
+    """SS, ROP, target, the recommendation, whole units, cover and stock-out date of one SKU.
+
+    Exactly :func:`safety_stock`, :func:`reorder_point`, :func:`order_up_to`,
+    :func:`recommend` (with ``demand=d``), :func:`whole_units` of the recommended quantity,
+    and :func:`days_of_cover` / :func:`stockout_date` of ``on_hand``, computed by the same
+    expressions; each input is checked once instead of once per formula.
+    """
+    d = as_number("d", d)
+    sigma_d = as_number("sigma_d", sigma_d)
+    lead_time_days = as_number("lead_time_days", lead_time_days)
+    review_days = as_number("review_days", review_days)
+    z = as_number("z", z, minimum=None)
+    position = as_number("position", position, minimum=None)
+    on_hand = as_number("available", on_hand, minimum=None)
+    ss = _safety_stock(z, sigma_d, lead_time_days)
+    rop = _reorder_point(d, lead_time_days, ss)
+    target = _order_up_to(d, lead_time_days, review_days, ss)
+    recommendation = _recommend(target, position, rop, d)
+    cover = _days_of_cover(on_hand, d)
+    return Replenishment(ss, rop, target, recommendation, _whole_units(recommendation.quantity),
+                         cover, _stockout_date(as_of, cover))
 
 
 def lead_time(components: Mapping[str, int] | None = None) -> int:

@@ -147,7 +147,11 @@ def _checked(qty_by_sku: Mapping[SingleKey, int]) -> dict[SingleKey, int]:
     every quantity is a whole number ≥ 0."""
     quantities: dict[SingleKey, int] = {}
     for key, qty in qty_by_sku.items():
-        quantities[SingleKey(*key)] = as_count(f"quantity of {tuple(key)}", qty)
+        if type(key) is not SingleKey:
+            key = SingleKey(*key)
+        if type(qty) is not int or qty < 0:  # the message is only built for a bad value
+            qty = as_count(f"quantity of {tuple(key)}", qty)
+        quantities[key] = qty
     return quantities
 
 
@@ -157,7 +161,7 @@ def _order(quantities: Mapping[SingleKey, int], order: Sequence[SingleKey] | Non
     ValueError when ``order`` misses one of them."""
     if order is None:
         return list(quantities)
-    keys = [SingleKey(*key) for key in order]
+    keys = [key if type(key) is SingleKey else SingleKey(*key) for key in order]
     listed = set(keys)
     missing = [key for key in quantities if key not in listed]
     if missing:
@@ -311,3 +315,44 @@ def _limiting(keys: Sequence[SingleKey], steps: Sequence[dict]) -> dict[SingleKe
                 best = step
         limiting[key] = best
     return limiting
+
+
+def steps_by_sku(steps: Sequence[dict], keys: Sequence[SingleKey]) -> dict[SingleKey, list[dict]]:
+    """Per SKU unit, the records of :func:`apply_production_minimums` that concern it, in order.
+
+    Every SKU unit gets the "input" and "output" records (the article's totals), the
+    "fabric_min" record of its own Pantone group (the record whose ``color_ids`` hold its
+    colour), the article's "elastic_min" record, and the "pack_multiple" record of its own
+    rounding. In the fabric and elastic records ``added`` keeps only the SKU unit's own line
+    (empty when the step added nothing to it), so an explanation grows with the SKU unit's own
+    steps, not with the size of its article. A record of any other kind goes to every SKU unit.
+    Records are shared between SKU units where they are not cut; treat them as read-only.
+    """
+    result: dict[SingleKey, list[dict]] = {SingleKey(*key): [] for key in keys}
+    by_color: dict[int, list[SingleKey]] = {}
+    for key in result:
+        by_color.setdefault(key.color_id, []).append(key)
+    for record in steps:
+        step = record.get("step")
+        if step == "pack_multiple":
+            for line in record.get("added", []):
+                key = SingleKey(line["article_id"], line["color_id"], line["size_id"])
+                if key in result:
+                    result[key].append(record)
+            continue
+        if step == "fabric_min":
+            members = [key for color in record.get("color_ids", ())
+                       for key in by_color.get(color, ())]
+        elif step == "elastic_min":
+            members = list(result)
+        else:
+            for own in result.values():
+                own.append(record)
+            continue
+        lines = {SingleKey(line["article_id"], line["color_id"], line["size_id"]): line
+                 for line in record.get("added", [])}
+        base = {name: value for name, value in record.items() if name != "added"}
+        for key in members:
+            line = lines.get(key)
+            result[key].append({**base, "added": [line] if line is not None else []})
+    return result

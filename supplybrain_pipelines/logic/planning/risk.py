@@ -68,6 +68,40 @@ def risk_thresholds(safety_days: float | None = None,
     return RiskThresholds(safety, alert, alert * OVERSTOCK_FACTOR)
 
 
+def bundle_risk_level(total_available: float, avg_daily: float,
+                      safety_days: float | None = DEFAULT_SAFETY_DAYS,
+                      alert_days: float | None = DEFAULT_ALERT_DAYS
+                      ) -> tuple[RiskLevel, float | None]:
+    """The risk level and days of cover of :func:`classify_bundle_risk`, without the text.
+
+    Same table, operators and input checks; for callers that keep only the level (the
+    proposals classify every SKU unit and would throw the sentence away).
+    """
+    level, cover, _thresholds = _classify(total_available, avg_daily, safety_days, alert_days)
+    return level, cover
+
+
+def _classify(total_available: float, avg_daily: float, safety_days: float | None,
+              alert_days: float | None) -> tuple[RiskLevel, float | None, RiskThresholds]:
+    """The table of the module docstring: (level, days of cover, thresholds)."""
+    thresholds = risk_thresholds(safety_days, alert_days)
+    avg_daily = as_number("avg_daily", avg_daily)
+    total_available = as_number("total_available", total_available, minimum=None)
+    s, a, o = thresholds.safety_days, thresholds.alert_days, thresholds.overstock_days
+    if avg_daily == 0:
+        return ("overstock" if total_available > 0 else "no_data"), None, thresholds
+    d = total_available / avg_daily if total_available != 0 else 0.0
+    if d <= s:
+        return "critical", d, thresholds
+    if s < d <= a:
+        return "warning", d, thresholds
+    if a < d < o:
+        return "ok", d, thresholds
+    if d >= o:
+        return "overstock", d, thresholds
+    return "no_data", d, thresholds
+
+
 def classify_bundle_risk(total_available: float, avg_daily: float,
                          safety_days: float | None = DEFAULT_SAFETY_DAYS,
                          alert_days: float | None = DEFAULT_ALERT_DAYS) -> RiskResult:
@@ -76,26 +110,21 @@ def classify_bundle_risk(total_available: float, avg_daily: float,
     ``days_of_cover`` = total / avg when avg > 0 (0.0 when total = 0), None when avg = 0
     (§2.2). None thresholds fall back to 7 and 14. Negative or NaN sales raise ValueError.
     """
-    thresholds = risk_thresholds(safety_days, alert_days)
-    avg_daily = as_number("avg_daily", avg_daily)
-    total_available = as_number("total_available", total_available, minimum=None)
+    level, d, thresholds = _classify(total_available, avg_daily, safety_days, alert_days)
+    total_available = float(total_available)
+    avg_daily = float(avg_daily)
     s, a, o = thresholds.safety_days, thresholds.alert_days, thresholds.overstock_days
-    if avg_daily == 0:
-        if total_available > 0:
-            return RiskResult("overstock", None, thresholds,
-                              f"no sales in the window and {total_available:g} available")
-        return RiskResult("no_data", None, thresholds, "no sales and nothing available")
-    d = total_available / avg_daily if total_available != 0 else 0.0
+    if d is None:
+        text = (f"no sales in the window and {total_available:g} available"
+                if level == "overstock" else "no sales and nothing available")
+        return RiskResult(level, None, thresholds, text)
     cover = f"{d:.2f} days of cover ({total_available:g} available / {avg_daily:g} per day)"
-    if d <= s:
-        return RiskResult("critical", d, thresholds, f"{cover} ≤ safety {s:g} days")
-    if s < d <= a:
-        return RiskResult("warning", d, thresholds, f"{cover}: above safety {s:g}, ≤ alert {a:g}")
-    if a < d < o:
-        return RiskResult("ok", d, thresholds, f"{cover}: above alert {a:g}, below overstock {o:g}")
-    if d >= o:
-        return RiskResult("overstock", d, thresholds, f"{cover} ≥ overstock {o:g} days")
-    return RiskResult("no_data", d, thresholds, f"{cover} fits no band; thresholds inconsistent")
+    text = {"critical": f"{cover} ≤ safety {s:g} days",
+            "warning": f"{cover}: above safety {s:g}, ≤ alert {a:g}",
+            "ok": f"{cover}: above alert {a:g}, below overstock {o:g}",
+            "overstock": f"{cover} ≥ overstock {o:g} days",
+            }.get(level, f"{cover} fits no band; thresholds inconsistent")
+    return RiskResult(level, d, thresholds, text)
 
 
 def worst_risk(levels: Iterable[RiskLevel]) -> RiskLevel | None:

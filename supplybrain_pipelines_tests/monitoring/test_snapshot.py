@@ -203,6 +203,21 @@ def test_order_volume_compares_the_last_24_hours_with_the_previous_seven_days(
     assert details["watermarks"]["latest_order_at"].startswith("2026-11-26T06:01")
 
 
+def test_order_volume_slices_are_half_open_24_hour_ranges(migrated_db_url, dagster_instance):
+    edges = {"at_window": WINDOW, "one_day": WINDOW - timedelta(days=1),
+             "eight_days": WINDOW - timedelta(days=8),
+             "before": WINDOW - timedelta(days=8, microseconds=1)}
+    add_rows(migrated_db_url, t.orders, [
+        {"channel": "moysklad", "account_id": 1, "order_id": name, "ordered_at": at,
+         "item_key": "i", "quantity": 1, "is_cancelled": False, "last_change_at": at}
+        for name, at in edges.items()])
+    snap(migrated_db_url, dagster_instance)
+    orders = latest(migrated_db_url).details["orders"]
+    assert orders["last_24h"]["units"] == 1  # exactly one day before: the last 24 h
+    assert orders["last_24h"]["by_channel"] == {"moysklad": {"units": 1, "lines": 1}}
+    assert orders["previous_7_days_same_hours"]["units_per_day"] == [0, 0, 0, 0, 0, 0, 1]
+
+
 def test_case_9_history_newest_first_and_timeseries_in_long_format(migrated_db_url,
                                                                    dagster_instance):
     for i in range(4):

@@ -59,12 +59,17 @@ def _http_ok(url: str) -> bool:
 
 
 @contextmanager
-def dagster_stack(storage_url: URL, home: Path, definitions_file: Path) -> Iterator[DagsterStack]:
+def dagster_stack(storage_url: URL, home: Path, definitions_file: Path, *,
+                  attribute: str | None = None,
+                  app_url: URL | None = None) -> Iterator[DagsterStack]:
     """Start code server, daemon and webserver for ``definitions_file``; stop them on exit.
 
     ``home`` must already hold dagster.yaml; Dagster's storage is ``storage_url``'s database.
+    ``attribute`` names the Definitions (or a function returning them) in the file when it is
+    not the only one; ``app_url`` is the application database the code location reads
+    (default: the storage database; it must be on the same server).
     """
-    env = dagster_env(storage_url, home, dagster_db=storage_url.database)
+    env = dagster_env(app_url or storage_url, home, dagster_db=storage_url.database)
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
     grpc_port, web_port = free_port(), free_port()
@@ -82,8 +87,9 @@ def dagster_stack(storage_url: URL, home: Path, definitions_file: Path) -> Itera
             stack.callback(stop_process_tree, proc, 20)
             return proc
 
+        target = ["-f", str(definitions_file), *(["-a", attribute] if attribute else [])]
         start("code_server", "dagster", "api", "grpc", "-h", "127.0.0.1", "-p", str(grpc_port),
-              "-f", str(definitions_file))
+              *target)
         _wait_until(lambda: _grpc_healthy(grpc_port, env), 60, "code server",
                     logs / "code_server.log")
         start("daemon", "dagster-daemon", "run", "-w", str(workspace))

@@ -12,7 +12,7 @@ from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.monitoring.windows import floor_window
 from supplybrain_pipelines.maintenance import monitoring_retention
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
-from supplybrain_pipelines.schedules import monitoring_schedule
+from supplybrain_pipelines.schedules import SCHEDULES, monitoring_schedule
 from supplybrain_pipelines_tests.fixtures_db import engine, url_text
 
 TICK = datetime(2026, 11, 26, 6, 15, tzinfo=UTC)
@@ -47,6 +47,9 @@ def count(url, table: sa.Table) -> int:
 
 def test_the_schedule_asks_for_the_window_of_its_tick(dagster_instance):
     assert monitoring_schedule.cron_schedule == "*/15 * * * *"
+    # No other schedule of the project ticks on the snapshot's quarter hours.
+    others = {s.cron_schedule for s in SCHEDULES if s is not monitoring_schedule}
+    assert not any(cron.split()[0].startswith(("*/15", "0")) for cron in others), others
     assert monitoring_schedule.execution_timezone == "UTC"
     assert monitoring_schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     # Entered and left: the context sets the instance's defs-state storage as the current one.

@@ -39,9 +39,17 @@ def not_in_future(moment: datetime) -> datetime:
     return moment
 
 
+def marketplace_time(value: Any) -> datetime:
+    """:func:`parse_marketplace_time`, with a time that has no UTC equivalent (``0001-01-01``
+    in Moscow is before year 1 in UTC) rejected like any bad date rather than raised."""
+    try:
+        return parse_marketplace_time(value)
+    except OverflowError:
+        raise ValueError(f"date-time {str(value)[:40]!r} is out of range") from None
+
+
 #: A marketplace time (naive = Moscow), validated and converted to aware UTC.
-UtcTime = Annotated[datetime, BeforeValidator(parse_marketplace_time),
-                    AfterValidator(not_in_future)]
+UtcTime = Annotated[datetime, BeforeValidator(marketplace_time), AfterValidator(not_in_future)]
 NonEmpty = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 Barcode = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z-]+$")]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, strict=False)]

@@ -3,17 +3,22 @@
 Assets write their tables through :class:`PostgresWarehouse`: one transaction per table write
 (``with warehouse.transaction() as conn``), and :meth:`PostgresWarehouse.bulk_upsert` for many
 rows (COPY into a temporary table, then one ``INSERT … ON CONFLICT``; about 130k rows/s here
-against about 80k for ``executemany``).
+against about 80k for ``executemany``). Rows the caller knows to be new can skip the staging:
+``bulk_upsert(…, new_rows=…)`` COPYs them straight into the table, about twice as fast again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+import psycopg
+from psycopg import pq
+from psycopg.adapt import Buffer, Dumper
+from psycopg.postgres import types as pg_types
 from pydantic import PrivateAttr
 from sqlalchemy import Connection, Engine, Table, create_engine
 from sqlalchemy.pool import NullPool
@@ -37,6 +42,41 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def quoted_name(table: Table) -> str:
+    """``"schema"."table"`` for SQL text."""
+    return f"{_quote(table.schema)}.{_quote(table.name)}" if table.schema else _quote(table.name)
+
+
+class _RepeatedNumericDumper(Dumper):
+    """numeric for a binary COPY: each value object is dumped once, then reused by identity.
+    Prices repeat within a page, and the fast validation hands out one Decimal per distinct
+    price, so this skips most of psycopg's Decimal encoding (about 0.7 us a value)."""
+
+    format = pq.Format.BINARY
+    oid = pg_types["numeric"].oid
+
+    def __init__(self, cls: type, context: Any = None) -> None:
+        super().__init__(cls, context)
+        plain = psycopg.adapters.get_dumper_by_oid(self.oid, pq.Format.BINARY)
+        self._plain = plain(cls, context)
+        self._seen: dict[int, tuple[Any, Buffer | None]] = {}
+
+    def dump(self, obj: Any) -> Buffer | None:
+        seen = self._seen.get(id(obj))
+        if seen is not None and seen[0] is obj:  # the entry holds obj, so its id is not reused
+            return seen[1]
+        data = self._plain.dump(obj)
+        self._seen[id(obj)] = (obj, data)
+        return data
+
+
+def _column_types(cur: psycopg.Cursor, target: str, columns: Sequence[str]) -> list[int]:
+    cur.execute("SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
+                "AND attnum > 0 AND NOT attisdropped", (target,))
+    oids = dict(cur.fetchall())
+    return [oids[c] for c in columns]
+
+
 def bulk_upsert(
     conn: Connection,
     table: Table,
@@ -44,6 +84,8 @@ def bulk_upsert(
     rows: Iterable[Sequence[Any]],
     key_columns: Sequence[str],
     update_columns: Sequence[str] | None = None,
+    *,
+    new_rows: Collection[Sequence[Any]] = (),
 ) -> UpsertResult:
     """Insert ``rows`` into ``table``, updating rows whose ``key_columns`` already exist.
 
@@ -52,6 +94,13 @@ def bulk_upsert(
     ``update_columns`` defaults to every non-key column; pass ``[]`` to keep existing rows as
     they are (``ON CONFLICT DO NOTHING``). The caller owns the transaction: on error nothing
     of the batch is written.
+
+    ``new_rows`` (same layout, distinct keys) are rows whose keys the caller has just found
+    absent from the table. They are COPYed straight into it, under a savepoint: if one of them
+    exists after all (another writer came first), the savepoint is rolled back and they take
+    the upsert path with ``rows``. Either way the result is the same as passing them in
+    ``rows``. That COPY is binary, so each value must have the Python type psycopg dumps for
+    its column: str for text, int or Decimal for numeric, an aware datetime for timestamptz.
     """
     missing = [c for c in (*columns, *key_columns, *(update_columns or ())) if c not in table.c]
     if missing:
@@ -62,11 +111,20 @@ def bulk_upsert(
     if not_loaded:  # EXCLUDED.<c> would be NULL (or the default) and overwrite stored values
         raise ValueError(f"update_columns {', '.join(not_loaded)} are not among the loaded "
                          f"columns of {table.fullname}")
-    target = f"{_quote(table.schema)}.{_quote(table.name)}" if table.schema else _quote(table.name)
+    target = quoted_name(table)
     staging = _quote(f"_stage_{table.name}")
     cols = ", ".join(_quote(c) for c in columns)
 
     raw = conn.connection.driver_connection  # psycopg 3 connection, inside our transaction
+    inserted = 0
+    if new_rows:
+        copied = _copy_new(raw, target, columns, new_rows)
+        if copied is None:  # a key exists after all: upsert them with the rest
+            rows = [*new_rows, *rows]
+        else:
+            inserted = copied
+            if isinstance(rows, Collection) and not rows:
+                return UpsertResult(inserted=inserted, updated=0)
     with raw.cursor() as cur:
         # Only the loaded columns, their types and no constraints: the target checks them.
         cur.execute(f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
@@ -89,9 +147,34 @@ def bulk_upsert(
             "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) "
             "FROM written"
         )
-        inserted, updated = cur.fetchone()
+        staged_new, updated = cur.fetchone()
         cur.execute(f"DROP TABLE {staging}")
-    return UpsertResult(inserted=inserted, updated=updated)
+    return UpsertResult(inserted=inserted + staged_new, updated=updated)
+
+
+def _copy_new(raw: psycopg.Connection, target: str, columns: Sequence[str],
+              rows: Collection[Sequence[Any]]) -> int | None:
+    """Binary COPY of ``rows`` into ``target`` under a savepoint; None (and nothing written)
+    when a key is already there. Binary: PostgreSQL parses nothing, and psycopg dumps a
+    datetime eight times faster than as text. Rows are formatted as they are sent, so the
+    server works on the first ones while Python formats the rest."""
+    cols = ", ".join(_quote(c) for c in columns)
+    with raw.cursor() as cur:
+        types = _column_types(cur, target, columns)
+        cur.adapters.register_dumper(None, _RepeatedNumericDumper)  # this cursor only
+        cur.execute("SAVEPOINT bulk_upsert_new_rows")
+        try:
+            with cur.copy(f"COPY {target} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+        except psycopg.errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT bulk_upsert_new_rows")
+            return None
+        copied = cur.rowcount
+        cur.execute("RELEASE SAVEPOINT bulk_upsert_new_rows")
+    return copied
 
 
 class PostgresWarehouse(dg.ConfigurableResource):
@@ -123,6 +206,13 @@ class PostgresWarehouse(dg.ConfigurableResource):
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """One connection for a loop of transactions (``with conn.begin():`` each), which
+        saves opening a connection per transaction. Use it from one thread at a time."""
+        with self.engine.connect() as conn:
+            yield conn
+
     def bulk_upsert(
         self,
         table: Table,
@@ -130,10 +220,13 @@ class PostgresWarehouse(dg.ConfigurableResource):
         rows: Iterable[Sequence[Any]],
         key_columns: Sequence[str],
         update_columns: Sequence[str] | None = None,
+        *,
+        new_rows: Collection[Sequence[Any]] = (),
     ) -> UpsertResult:
         """:func:`bulk_upsert` in a transaction of its own."""
         with self.transaction() as conn:
-            return bulk_upsert(conn, table, columns, rows, key_columns, update_columns)
+            return bulk_upsert(conn, table, columns, rows, key_columns, update_columns,
+                               new_rows=new_rows)
 
 
 def warehouse_from_env() -> PostgresWarehouse:

@@ -62,6 +62,8 @@ CORPUS = [
     ("order without date", WbOrder, without(ORDER, "date"), "missing_field", "date"),
     ("order date unparseable", WbOrder, with_(ORDER, date="04.03.2026"), "bad_date", "date"),
     ("order date a number", WbOrder, with_(ORDER, date=1709565000), "bad_date", "date"),
+    ("order date before year 1 in UTC", WbOrder, with_(ORDER, date="0001-01-01T00:00:00"),
+     "bad_date", "date"),
     ("order without lastChangeDate", WbOrder, without(ORDER, "lastChangeDate"),
      "missing_field", "lastChangeDate"),
     ("order lastChangeDate garbage", WbOrder, with_(ORDER, lastChangeDate="soon"), "bad_date",

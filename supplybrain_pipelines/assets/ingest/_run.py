@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from sqlalchemy import Connection, Table, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, Table
 
 from supplybrain_pipelines.assets._metadata import table_metadata
+from supplybrain_pipelines.assets.ingest._pages import stored_versions
 from supplybrain_pipelines.assets.ingest.state import active_accounts, record_health
 from supplybrain_pipelines.logic.records import Rejected
 from supplybrain_pipelines.resources.marketplace import Account, ApiError
@@ -82,14 +82,12 @@ def for_each_account(context: dg.AssetExecutionContext, warehouse: PostgresWareh
 
 def drop_stale(conn: Connection, table: Table, key: str, rows: list, version: str = "last_change"
                ) -> tuple[list, list[Rejected]]:
-    """Rows older than the stored version of the same key are rejected as stale duplicates."""
+    """Rows (models) older than the stored version of the same key are rejected as stale
+    duplicates. The incremental feeds do this on row tuples in ``_pages.write_page``."""
     if not rows:
         return rows, []
-    keys = [getattr(r, key) for r in rows]
-    # One array parameter, not one per key: a WB page may hold 80 000 rows (> 65 535 binds).
-    wanted = bindparam("stale_keys", keys, type_=ARRAY(table.c[key].type))
-    stored = dict(conn.execute(select(table.c[key], table.c.last_change_at).where(
-        table.c[key] == any_(wanted))).all())
+    # One parameter, not one per key: a WB page may hold 80 000 rows (> 65 535 binds).
+    stored = stored_versions(conn, table, key, [getattr(r, key) for r in rows])
     keep, stale = [], []
     for row in rows:
         known = stored.get(getattr(row, key))

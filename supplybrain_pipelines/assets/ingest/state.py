@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, Integer, Text, bindparam, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.records import Rejected
@@ -62,12 +62,18 @@ def quarantine(conn: Connection, account: Account, endpoint: str,
 
 def note_unmatched(conn: Connection, source: str, account: Account,
                    items: dict[str, str]) -> None:
-    """Record ``item_key → detail`` as unmatched (first and last seen)."""
+    """Record ``item_key → detail`` as unmatched (first and last seen). Two array parameters,
+    however many items: one bind parameter per value would stop at 65 535."""
     if not items:
         return
-    stmt = insert(t.unmatched_items).values([
-        {"source": source, "account_id": account.id, "item_key": key, "detail": detail}
-        for key, detail in items.items()])
+    u = t.unmatched_items
+    pairs = func.unnest(bindparam("keys", list(items), type_=ARRAY(Text)),
+                        bindparam("details", list(items.values()), type_=ARRAY(Text))
+                        ).table_valued("item_key", "detail").render_derived()
+    stmt = insert(u).from_select(
+        ["source", "account_id", "item_key", "detail"],
+        select(literal(source, Text), literal(account.id, Integer), pairs.c.item_key,
+               pairs.c.detail))
     conn.execute(stmt.on_conflict_do_update(
         index_elements=["source", "account_id", "item_key"],
         set_={"last_seen_at": func.now(), "detail": stmt.excluded.detail}))

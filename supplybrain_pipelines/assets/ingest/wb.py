@@ -2,35 +2,44 @@
 
 Orders and sales are incremental: each page is validated, upserted (by ``srid`` / ``saleID``),
 its bad records quarantined and the cursor moved, all in one transaction, so a failed run loses
-nothing and the next one goes on from the last committed page. Stock is a snapshot: all pages
+nothing and the next one goes on from the last committed page. Validation of the next page
+overlaps the write of the current one (``_pages.PageWriter``). Stock is a snapshot: all pages
 are read, then the account's rows are replaced in one transaction.
 """
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
-from sqlalchemy import Table, Text, any_, bindparam, delete, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, delete
 
 from supplybrain_pipelines.assets._metadata import OWNERS
+from supplybrain_pipelines.assets.ingest._pages import (
+    Feed,
+    PageChunks,
+    PageWriter,
+    PageWritten,
+    chunks,
+    prepare_chunk,
+    raw_keys,
+    unmatched_wb_barcodes,
+    write_page,
+)
 from supplybrain_pipelines.assets.ingest._run import (
     GROUP,
     IngestConfig,
     Outcome,
-    drop_stale,
     for_each_account,
     materialize_result,
     start_time,
 )
-from supplybrain_pipelines.assets.ingest.state import (
-    advance_cursor,
-    note_unmatched,
-    quarantine,
-    read_cursor,
-)
+from supplybrain_pipelines.assets.ingest.state import note_unmatched, quarantine, read_cursor
 from supplybrain_pipelines.db import tables as t
-from supplybrain_pipelines.logic.records import WbOrder, WbSale, WbStock, validate_page
+from supplybrain_pipelines.logic.records import WbStock, validate_page
+from supplybrain_pipelines.logic.records_fast import (
+    FAST_ORDERS,
+    FAST_SALES,
+    check_page,
+)
 from supplybrain_pipelines.logic.timeutil import wb_query_time
 from supplybrain_pipelines.resources.marketplace import Account, MarketplaceApi
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert
@@ -38,75 +47,56 @@ from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_up
 #: WB's stock feed has no history: ask from its documented epoch for a full snapshot.
 STOCK_EPOCH = "2019-06-20T00:00:00"
 
-
-@dataclass(frozen=True)
-class Feed:
-    endpoint: str
-    model: type
-    table: Table
-    key: str
-    columns: tuple[str, ...]
-    to_row: object
-
-
-ORDERS = Feed(
-    "orders", WbOrder, t.wb_orders, "srid",
-    ("srid", "account_id", "ordered_at", "last_change_at", "barcode", "supplier_article",
-     "tech_size", "nm_id", "warehouse_name", "total_price", "price_with_disc", "finished_price",
-     "is_cancel", "cancelled_at", "g_number"),
-    lambda r, a: (r.srid, a, r.date, r.last_change, r.barcode, r.supplier_article, r.tech_size,
-                  r.nm_id, r.warehouse_name, r.total_price, r.price_with_disc, r.finished_price,
-                  r.is_cancel, r.cancel_date, r.g_number),
-)
-SALES = Feed(
-    "sales", WbSale, t.wb_sales, "sale_id",
-    ("sale_id", "account_id", "srid", "kind", "sold_at", "last_change_at", "barcode",
-     "warehouse_name", "for_pay", "finished_price"),
-    lambda r, a: (r.sale_id, a, r.srid, r.kind, r.date, r.last_change, r.barcode,
-                  r.warehouse_name, r.for_pay, r.finished_price),
-)
-
-
-def _unmatched_barcodes(conn, barcodes: set[str]) -> dict[str, str]:
-    if not barcodes:
-        return {}
-    wanted = bindparam("barcodes", list(barcodes), type_=ARRAY(Text))
-    known = set(conn.execute(select(t.article_wb_mapping.c.wb_sku).where(
-        t.article_wb_mapping.c.wb_sku == any_(wanted))).scalars())
-    return {b: "WB barcode not in article_wb_mapping" for b in barcodes - known}
+#: Each row is the model's fields (``FAST_ORDERS.fields``) in table columns, then the account.
+ORDERS = Feed("orders", FAST_ORDERS, t.wb_orders, (
+    "srid", "ordered_at", "last_change_at", "barcode", "supplier_article", "tech_size", "nm_id",
+    "warehouse_name", "total_price", "price_with_disc", "finished_price", "is_cancel",
+    "cancelled_at", "g_number", "account_id"))
+SALES = Feed("sales", FAST_SALES, t.wb_sales, (
+    "sale_id", "srid", "kind", "sold_at", "last_change_at", "barcode", "warehouse_name",
+    "for_pay", "finished_price", "account_id"))
 
 
 def ingest_incremental(context: dg.AssetExecutionContext, config: IngestConfig,
                        warehouse: PostgresWarehouse, marketplace: MarketplaceApi, feed: Feed
                        ) -> list[Outcome]:
+    run_id = context.run.run_id
+
     def work(account: Account, outcome: Outcome) -> None:
         with warehouse.transaction() as conn:
             cursor_at = read_cursor(conn, account, feed.endpoint)
         start = start_time(cursor_at, config)
         client = marketplace.wb(account, logger=context.log)
-        for page in client.pages(feed.endpoint, wb_query_time(start), max_pages=config.max_pages):
-            rows, rejected = validate_page(page.records, feed.model,
-                                           key=lambda r: getattr(r, feed.key),
-                                           version=lambda r: r.last_change)
-            with warehouse.transaction() as conn:
-                rows, stale = drop_stale(conn, feed.table, feed.key, rows)
-                written = bulk_upsert(conn, feed.table, feed.columns,
-                                      [feed.to_row(r, account.id) for r in rows], [feed.key])
-                outcome.quarantined += quarantine(conn, account, f"wb/{feed.endpoint}",
-                                                  rejected + stale, context.run.run_id)
-                unmatched = _unmatched_barcodes(conn, {r.barcode for r in rows})
-                note_unmatched(conn, "wb", account, unmatched)
-                if rows:
-                    newest = max(rows, key=lambda r: r.last_change)
-                    advance_cursor(conn, account, feed.endpoint, newest.last_change_raw,
-                                   newest.last_change)
+
+        def write(conn: Connection, page: PageChunks) -> PageWritten:
+            return write_page(conn, feed, account, page, run_id)
+
+        def count(date_from: str, written: PageWritten) -> None:
             outcome.pages += 1
             outcome.inserted += written.inserted
             outcome.updated += written.updated
-            outcome.unmatched += len(unmatched)
+            outcome.quarantined += written.quarantined
+            outcome.unmatched += written.unmatched
             context.log.info(f"wb {feed.endpoint} account {account.id}: page {outcome.pages} "
-                             f"from {page.date_from}: {len(rows)} rows, "
-                             f"{len(rejected) + len(stale)} quarantined")
+                             f"from {date_from}: {written.rows} rows, "
+                             f"{written.quarantined} quarantined")
+
+        with PageWriter(warehouse.connection) as writer:
+            for page in client.pages(feed.endpoint, wb_query_time(start),
+                                     max_pages=config.max_pages):
+                parts, submitted = PageChunks(raw_keys(page.records, feed)), False
+                try:
+                    for records in chunks(page.records, feed):
+                        parts.put(prepare_chunk(feed, check_page(records, feed.model,
+                                                                 (account.id,))))
+                        if not submitted:  # waits until the page before has committed
+                            writer.submit(lambda conn, p=parts: write(conn, p),
+                                          lambda written, d=page.date_from: count(d, written))
+                            submitted = True
+                except BaseException:
+                    parts.abort()
+                    raise
+                parts.close()
 
     return for_each_account(context, warehouse, config, "wb", feed.endpoint, work)
 
@@ -160,7 +150,7 @@ def wb_stocks(context: dg.AssetExecutionContext, config: IngestConfig,
                 for r in latest.values()], ["account_id", "warehouse_name", "barcode"])
             outcome.quarantined += quarantine(conn, account, "wb/stocks", rejected,
                                               context.run.run_id)
-            unmatched = _unmatched_barcodes(conn, {r.barcode for r in latest.values()})
+            unmatched = unmatched_wb_barcodes(conn, {r.barcode for r in latest.values()})
             note_unmatched(conn, "wb", account, unmatched)
         outcome.inserted += written.inserted
         outcome.unmatched += len(unmatched)

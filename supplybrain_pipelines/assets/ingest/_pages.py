@@ -1,0 +1,304 @@
+"""Writing validated pages of an incremental feed: stale check, bulk write, quarantine, cursor.
+
+``write_page`` is one page's transaction: rows older than the stored version are quarantined as
+stale duplicates, rows with new keys are COPYed straight into the table, the others go through
+the upsert (which leaves unchanged rows alone), then the quarantine, the unmatched barcodes and
+the cursor move, all committed together.
+
+The asset's thread validates a page in chunks (``chunks``, ``check_page``, ``prepare_chunk``);
+``PageWriter`` runs the page's write in a background thread, which takes the chunks as they
+come (``PageChunks``). So PostgreSQL writes one chunk while Python validates the next, and pages
+are written one at a time, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from operator import itemgetter
+from queue import SimpleQueue
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, String, Table, Text, any_, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from supplybrain_pipelines.assets.ingest.state import advance_cursor, note_unmatched, quarantine
+from supplybrain_pipelines.db import tables as t
+from supplybrain_pipelines.logic.records import Rejected
+from supplybrain_pipelines.logic.records_fast import CheckedPage, FastModel
+from supplybrain_pipelines.resources.marketplace import Account
+from supplybrain_pipelines.resources.warehouse import bulk_upsert, quoted_name
+
+#: Joins text keys into one parameter (PostgreSQL splits it again): far cheaper than binding an
+#: array of 80 000 strings. Keys that contain it are bound as an array instead.
+_SEPARATOR = "\x1f"
+
+
+def stored_versions(conn: Connection, table: Table, key: str, keys: list[Any],
+                    version: str = "last_change_at") -> dict[Any, datetime]:
+    """``key → version`` of the stored rows among ``keys``, in one statement with one parameter
+    (a WB page may hold 80 000 keys; PostgreSQL allows 65 535 bind parameters)."""
+    if not keys:
+        return {}
+    column = table.c[key]
+    if isinstance(column.type, String):
+        joined = _SEPARATOR.join(keys)
+        if joined and joined.count(_SEPARATOR) == len(keys) - 1:  # ("" alone splits to {})
+            # = ANY(array): an index scan for a few keys, a hashed filter for many.
+            query = text(f'SELECT "{key}", "{version}" FROM {quoted_name(table)} '
+                         f"WHERE \"{key}\" = ANY(string_to_array(:keys, E'\\x1f'))")
+            return dict(conn.execute(query, {"keys": joined}).all())
+    wanted = bindparam("keys", keys, type_=ARRAY(column.type))
+    return dict(conn.execute(select(column, table.c[version]).where(column == any_(wanted))).all())
+
+
+def unmatched_wb_barcodes(conn: Connection, barcodes: set[str]) -> dict[str, str]:
+    """The barcodes that ``article_wb_mapping`` does not know, each with why. Their rows are
+    kept (a valid order of an unmapped item still counts); they are listed as unmatched."""
+    if not barcodes:
+        return {}
+    wanted = bindparam("barcodes", list(barcodes), type_=ARRAY(Text))
+    known = set(conn.execute(select(t.article_wb_mapping.c.wb_sku).where(
+        t.article_wb_mapping.c.wb_sku == any_(wanted))).scalars())
+    return {b: "WB barcode not in article_wb_mapping" for b in barcodes - known}
+
+
+@dataclass(frozen=True)
+class Feed:
+    """An incremental WB feed: how its records are validated and where its rows go."""
+
+    endpoint: str
+    model: FastModel
+    table: Table
+    #: Table columns in the order of a checked row: ``model.fields``, then ``account_id``.
+    columns: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.columns) != len(self.model.fields) + 1 or self.columns[-1] != "account_id":
+            raise ValueError(f"{self.endpoint}: columns must match the model's fields + account")
+
+    @property
+    def key(self) -> str:
+        return self.model.key
+
+
+@dataclass(frozen=True)
+class PageWritten:
+    """What one committed page did."""
+
+    rows: int
+    inserted: int
+    updated: int
+    quarantined: int
+    unmatched: int
+
+
+#: A page is validated and written in chunks of this many records, so that its write starts
+#: (in the same transaction) before the asset's thread has validated all of it.
+CHUNK_ROWS = 10_000
+
+
+def _json_key(feed: Feed) -> str:
+    return feed.model.model.model_fields[feed.key].alias or feed.key
+
+
+def raw_keys(records: Iterable[Any], feed: Feed) -> frozenset:
+    """The keys that the raw ``records`` carry under the key's JSON name (valid or not)."""
+    name = _json_key(feed)
+    return frozenset(key for record in records
+                     if type(record) is dict and type(key := record.get(name)) is str)
+
+
+def chunks(records: list, feed: Feed) -> list[list]:
+    """``records`` in chunks of ``CHUNK_ROWS``, or whole when a key comes twice (keeping the
+    newest of a key takes the whole page) or under its Python name (pydantic's
+    ``populate_by_name``), so that every key of a chunk is new to the chunks before it."""
+    if len(records) <= CHUNK_ROWS:
+        return [records]
+    name, json_name = feed.key, _json_key(feed)
+    seen: set[str] = set()
+    for record in records:
+        if type(record) is not dict:
+            continue
+        key = record.get(json_name)
+        if type(key) is str:
+            if key in seen:
+                return [records]
+            seen.add(key)
+        if json_name != name and name in record:
+            return [records]
+    return [records[at:at + CHUNK_ROWS] for at in range(0, len(records), CHUNK_ROWS)]
+
+
+@dataclass(frozen=True)
+class PreparedChunk:
+    """A checked chunk of a page (or a whole page) with the order of its rows by key: new rows
+    go in that order, and the primary key index then takes them leaf by leaf, not at random."""
+
+    checked: CheckedPage
+    order: list[int]
+
+
+def prepare_chunk(feed: Feed, checked: CheckedPage) -> PreparedChunk:
+    keys = list(map(itemgetter(feed.model.key_index), checked.rows))
+    return PreparedChunk(checked, sorted(range(len(keys)), key=keys.__getitem__))
+
+
+def _split(feed: Feed, chunk: CheckedPage, stored: dict[Any, datetime], indexes: Iterable[int]
+           ) -> tuple[list[int], list[int], list[tuple[int, Rejected]]]:
+    """Row indexes by what ``stored`` says: (new, existing and not older, stale)."""
+    key_at, version_at = feed.model.key_index, feed.model.version_index
+    new, existing, stale = [], [], []
+    for at in indexes:
+        row = chunk.rows[at]
+        known = stored.get(row[key_at])
+        if known is None:
+            new.append(at)
+        elif row[version_at] < known:
+            stale.append((at, Rejected(chunk.sources[at], "stale_duplicate",
+                                       f"{feed.key}: the stored record changed later "
+                                       f"({known.isoformat()})")))
+        else:
+            existing.append(at)
+    return new, existing, stale
+
+
+def write_page(conn: Connection, feed: Feed, account: Account,
+               page: CheckedPage | PageChunks, run_id: str | None) -> PageWritten:
+    """One page in the caller's transaction, from its prepared chunks as they come: nothing of
+    it is written unless all of it is. The stored versions of the page's keys are read first;
+    rows older than them are stale, rows with new keys are COPYed in chunk by chunk, the others
+    upserted at the end (unchanged rows are left alone); then the rejected and stale records
+    are quarantined, the unmatched barcodes noted and the cursor moved."""
+    if isinstance(page, CheckedPage):
+        keys = frozenset(row[feed.model.key_index] for row in page.rows)
+        parts: Iterable[PreparedChunk] = (prepare_chunk(feed, page),)
+    else:
+        keys, parts = page.keys, page
+    key_at, version_at = feed.model.key_index, feed.model.version_index
+    stored = stored_versions(conn, feed.table, feed.key, list(keys))
+    pick_barcode = itemgetter(feed.model.fields.index("barcode"))
+    inserted, updated, later, rejected, stale, barcodes = 0, 0, [], [], [], set()
+    newest: tuple | None = None  # (row, raw version) of the first newest kept row
+    kept = 0
+    for part in parts:
+        checked, rows = part.checked, part.checked.rows
+        missing = [row[key_at] for row in rows if row[key_at] not in keys]
+        if missing:  # a key under another name than the JSON one: read it too
+            stored |= stored_versions(conn, feed.table, feed.key, missing)
+        new_at: list[int] = part.order
+        kept_at: Iterable[int] = range(len(rows))
+        if stored and any(row[key_at] in stored for row in rows):
+            new_at, existing_at, part_stale = _split(feed, checked, stored, part.order)
+            later += [rows[at] for at in existing_at]
+            stale += [record for _, record in sorted(part_stale, key=itemgetter(0))]
+            kept_at = sorted(new_at + existing_at)
+        if new_at:  # upserted instead if one of them exists after all: counted as such
+            copied = bulk_upsert(conn, feed.table, feed.columns, [], [feed.key],
+                                 new_rows=[rows[at] for at in new_at])
+            inserted, updated = inserted + copied.inserted, updated + copied.updated
+        rejected += checked.rejected
+        if kept_at:
+            kept += len(kept_at)
+            barcodes.update(pick_barcode(rows[at]) for at in kept_at)
+            at = max(kept_at, key=lambda at: rows[at][version_at])
+            if newest is None or rows[at][version_at] > newest[0][version_at]:
+                newest = (rows[at], checked.versions_raw[at])
+    if later:
+        upserted = bulk_upsert(conn, feed.table, feed.columns, later, [feed.key])
+        inserted, updated = inserted + upserted.inserted, updated + upserted.updated
+    quarantined = quarantine(conn, account, f"wb/{feed.endpoint}", rejected + stale, run_id)
+    unmatched = unmatched_wb_barcodes(conn, barcodes)
+    note_unmatched(conn, "wb", account, unmatched)
+    if newest is not None:
+        advance_cursor(conn, account, feed.endpoint, newest[1], newest[0][version_at])
+    return PageWritten(kept, inserted, updated, quarantined, len(unmatched))
+
+
+class PageAbandoned(Exception):
+    """The asset's thread gave up a page (it failed) before all of its chunks were ready."""
+
+
+class PageChunks:
+    """The prepared chunks of one page, handed from the asset's thread to the page's write in
+    the writer thread as they are ready, with the keys of the whole page (``raw_keys``) for
+    one look-up. ``abort()`` makes the write fail (and roll back), so a page is never committed
+    without all of its chunks."""
+
+    _END, _ABORT = object(), object()
+
+    def __init__(self, keys: frozenset) -> None:
+        self.keys = keys
+        self._queue: SimpleQueue = SimpleQueue()
+
+    def put(self, chunk: PreparedChunk) -> None:
+        self._queue.put(chunk)
+
+    def close(self) -> None:
+        self._queue.put(self._END)
+
+    def abort(self) -> None:
+        self._queue.put(self._ABORT)
+
+    def __iter__(self) -> Iterator[PreparedChunk]:
+        while (chunk := self._queue.get()) is not self._END:
+            if chunk is self._ABORT:
+                raise PageAbandoned("the page was given up before all of it was prepared")
+            yield chunk
+
+
+T = TypeVar("T")
+
+
+class PageWriter:
+    """Runs page writes in one background thread, strictly one after another, each in a
+    transaction of its own on one connection (``connect()``, opened on first use), while the
+    caller prepares the next page.
+
+    ``submit(write, then)`` first waits for the previous write and calls its ``then`` with the
+    result (in the caller's thread), or raises its error, so no page is written after a failed
+    one and the caller stops there. Leaving the ``with`` block waits for the last write the same
+    way, also when the caller leaves with an error (a failed fetch): the page in flight commits
+    or fails as it would have without the overlap.
+    """
+
+    def __init__(self, connect: Callable[[], AbstractContextManager[Connection]]) -> None:
+        self._connect = connect
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-page-writer")
+        self._pending: tuple[Future, Callable[[Any], None]] | None = None
+        self._opened = ExitStack()  # the writer thread's connection
+        self._conn: Connection | None = None
+
+    def submit(self, write: Callable[[Connection], T], then: Callable[[T], None]) -> None:
+        self._collect()
+        self._pending = (self._pool.submit(self._write, write), then)
+
+    def _write(self, write: Callable[[Connection], T]) -> T:
+        if self._conn is None:
+            self._conn = self._opened.enter_context(self._connect())
+        with self._conn.begin():
+            return write(self._conn)
+
+    def _collect(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            future, then = pending
+            then(future.result())
+
+    def __enter__(self) -> PageWriter:
+        return self
+
+    def __exit__(self, kind: type | None, error: BaseException | None, tb: object) -> None:
+        try:
+            self._collect()
+        except PageAbandoned:
+            if error is None:
+                raise  # (abandoned pages come with an error of the caller's, raised instead)
+        finally:
+            try:
+                self._pool.submit(self._opened.close).result()
+            finally:
+                self._pool.shutdown(wait=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import sqlalchemy as sa
 
-from supplybrain_pipelines.assets.monitoring import no_missing_windows
+from supplybrain_pipelines.assets.monitoring import monitoring_snapshot, no_missing_windows
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.monitoring.windows import floor_window
 from supplybrain_pipelines.maintenance import monitoring_retention
@@ -93,3 +93,9 @@ def test_retention_prunes_snapshots_and_their_alerts_beyond_the_horizon(migrated
         "ops": {"prune_monitoring_history": {"config": {"horizon_days": 5}}}})
     assert count(migrated_db_url, t.monitoring_snapshots) == 1
     assert count(migrated_db_url, t.monitoring_alerts) == 1
+
+
+def test_the_snapshot_warns_after_20_minutes_and_fails_after_45():
+    policy = next(iter(monitoring_snapshot.specs)).freshness_policy
+    assert policy.warn_window.to_timedelta() == timedelta(minutes=20)
+    assert policy.fail_window.to_timedelta() == timedelta(minutes=45)

@@ -23,10 +23,6 @@ TARGET_RSS_MIB = 1024.0
 ASSET_STEPS = ("demand", "supply", "planning_proposals", "bundle_risk", "planning_health")
 SHORT = {"demand": "demand", "supply": "supply", "planning_proposals": "proposals",
          "bundle_risk": "bundle_risk", "planning_health": "health", "checks": "checks"}
-#: The steps in the order they are printed; anything else Dagster runs goes under "checks".
-ASSET_STEPS = ("demand", "supply", "planning_proposals", "bundle_risk", "planning_health")
-SHORT = {"demand": "demand", "supply": "supply", "planning_proposals": "proposals",
-         "bundle_risk": "bundle_risk", "planning_health": "health", "checks": "checks"}
 
 
 def step_groups(steps: dict) -> dict[str, dict]:

@@ -78,6 +78,10 @@ def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
         stopping = True
 
     signal.signal(signal.SIGTERM, _request_stop)
+    # Ctrl-C must work even when SIGINT arrived ignored (a shell starts background jobs that
+    # way): Python then installs no handler, and `dagster dev` would inherit the ignore too.
+    # A handler set here is reset to the default in every child at exec.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if app_url is None:
             server = EmbeddedPostgres(LOCAL_STATE_DIR / "pgdata", embedded_port())

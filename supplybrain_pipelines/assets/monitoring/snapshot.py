@@ -43,7 +43,6 @@ FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(minutes=45),
 @dataclass(frozen=True)
 class Snapshot:
     window_start: datetime
-    computed_at: datetime
     counters: dict[str, int]
     metrics: dict[str, float | None]
     details: dict
@@ -86,7 +85,7 @@ def compute_snapshot(conn: Connection, window_start: datetime, now: datetime) ->
     metrics = {**sync_metrics, **order_metrics, **watermark_metrics, **quality_metrics}
     details = {"computed_at": now.isoformat(), "accounts": accounts, "orders": orders,
                "watermarks": watermarks, **quality}
-    return Snapshot(window_start, now, counters, metrics, details)
+    return Snapshot(window_start, counters, metrics, details)
 
 
 def read_rules(conn: Connection) -> list[Rule]:

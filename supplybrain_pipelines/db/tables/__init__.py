@@ -44,7 +44,6 @@ from supplybrain_pipelines.db.tables.master import (
 )
 from supplybrain_pipelines.db.tables.monitoring import (
     SNAPSHOT_COUNTERS,
-    STATUSES,
     monitoring_alerts,
     monitoring_notifications,
     monitoring_snapshots,
@@ -80,7 +79,6 @@ from supplybrain_pipelines.db.tables.unified import (
 
 __all__ = [
     "SNAPSHOT_COUNTERS",
-    "STATUSES",
     "monitoring_alerts",
     "monitoring_notifications",
     "monitoring_snapshots",

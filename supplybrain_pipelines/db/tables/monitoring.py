@@ -19,7 +19,6 @@ SNAPSHOT_COUNTERS = (
     "risk_critical", "risk_warning", "risk_ok", "risk_overstock", "risk_no_data",
     "articles_with_orders", "total_final_order_qty",
 )
-STATUSES = ("ok", "warning", "critical")
 
 
 def _counter(name: str) -> sa.Column:

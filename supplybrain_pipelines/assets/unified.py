@@ -2,8 +2,10 @@
 ``orders_daily``, and current ``stock``. Set-based SQL; each asset owns the tables it names.
 
 ``orders`` is refreshed incrementally: raw rows stamped (``ingested_at``) since the last
-refresh, plus rows that were unmatched and may map now. ``orders_daily`` is recomputed only for
-the days those rows touch, in the same transaction, so the two never disagree.
+refresh, plus rows that were unmatched and may map now. Both are found through indexes (the BRIN
+index on ``ingested_at``, the raw table's key for the unmatched lines' order ids), never by a
+scan of the whole order history. ``orders_daily`` is recomputed only for the days those rows
+touch, in the same transaction, so the two never disagree.
 """
 
 from datetime import UTC, datetime
@@ -50,8 +52,8 @@ LEFT JOIN supplybrain.article_wb_mapping m ON m.wb_sku = w.barcode
 LEFT JOIN supplybrain.sku_unit su ON m.bundle_type_id IS NULL AND su.article_id = m.article_id
      AND su.color_id = m.color_id AND su.size_id = m.size_id
 WHERE w.ingested_at > :watermark
-   OR w.barcode IN (SELECT item_key FROM supplybrain.orders
-                    WHERE channel = 'wb' AND article_id IS NULL)
+   OR w.srid = ANY (ARRAY(SELECT order_id FROM supplybrain.orders
+                          WHERE channel = 'wb' AND article_id IS NULL))
 ORDER BY w.srid, m.id
 """
 

@@ -24,6 +24,13 @@ def _ingested_at() -> sa.Column:
     return _utc("ingested_at", server_default=sa.func.now())
 
 
+def _ingested_at_brin(table: str) -> sa.Index:
+    """``ingested_at`` follows the physical order of a raw table: a BRIN index serves the
+    incremental reads at almost no cost per loaded row, and does not prevent HOT updates."""
+    return sa.Index(f"ix_{table}_ingested_at", "ingested_at", postgresql_using="brin",
+                    postgresql_with={"autosummarize": "on"})
+
+
 def _money(name: str) -> sa.Column:
     return sa.Column(name, sa.Numeric(14, 2), nullable=True)
 
@@ -99,8 +106,7 @@ wb_orders = sa.Table(
     _utc("cancelled_at", nullable=True),
     sa.Column("g_number", sa.Text),
     _ingested_at(),
-    sa.Index("ix_wb_orders_ingested_at", "ingested_at"),
-    sa.Index("ix_wb_orders_account_id_ordered_at", "account_id", "ordered_at"),
+    _ingested_at_brin("wb_orders"),
 )
 
 wb_sales = sa.Table(
@@ -116,7 +122,7 @@ wb_sales = sa.Table(
     _money("for_pay"),
     _money("finished_price"),
     _ingested_at(),
-    sa.Index("ix_wb_sales_ingested_at", "ingested_at"),
+    _ingested_at_brin("wb_sales"),
 )
 
 wb_stocks = sa.Table(

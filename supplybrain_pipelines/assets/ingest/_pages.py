@@ -5,7 +5,7 @@ stale duplicates, rows with new keys are COPYed straight into the table, the oth
 the upsert (which leaves unchanged rows alone), then the quarantine, the unmatched barcodes and
 the cursor move, all committed together.
 
-The asset's thread validates a page in chunks (``chunks``, ``check_page``, ``prepare_chunk``);
+The asset's thread validates a page in chunks (``split_page``, ``check_page``, ``prepare_chunk``);
 ``PageWriter`` runs the page's write in a background thread, which takes the chunks as they
 come (``PageChunks``). So PostgreSQL writes one chunk while Python validates the next, and pages
 are written one at a time, in order.
@@ -13,6 +13,7 @@ are written one at a time, in order.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack
@@ -105,32 +106,31 @@ def _json_key(feed: Feed) -> str:
     return feed.model.model.model_fields[feed.key].alias or feed.key
 
 
-def raw_keys(records: Iterable[Any], feed: Feed) -> frozenset:
-    """The keys that the raw ``records`` carry under the key's JSON name (valid or not)."""
-    name = _json_key(feed)
-    return frozenset(key for record in records
-                     if type(record) is dict and type(key := record.get(name)) is str)
+def split_page(records: list, feed: Feed) -> tuple[frozenset, list[list]]:
+    """The keys that the raw ``records`` carry under the key's JSON name (valid or not), for
+    the page's one look-up of stored versions, and ``records`` in chunks of ``CHUNK_ROWS``.
+    One pass over the page does both.
 
-
-def chunks(records: list, feed: Feed) -> list[list]:
-    """``records`` in chunks of ``CHUNK_ROWS``, or whole when a key comes twice (keeping the
-    newest of a key takes the whole page) or under its Python name (pydantic's
-    ``populate_by_name``), so that every key of a chunk is new to the chunks before it."""
-    if len(records) <= CHUNK_ROWS:
-        return [records]
+    The page stays whole when a key comes twice (keeping the newest of a key takes the whole
+    page) or under its Python name (pydantic's ``populate_by_name``), so that every key of a
+    chunk is new to the chunks before it."""
     name, json_name = feed.key, _json_key(feed)
     seen: set[str] = set()
+    whole = False
     for record in records:
         if type(record) is not dict:
             continue
         key = record.get(json_name)
         if type(key) is str:
             if key in seen:
-                return [records]
+                whole = True
             seen.add(key)
         if json_name != name and name in record:
-            return [records]
-    return [records[at:at + CHUNK_ROWS] for at in range(0, len(records), CHUNK_ROWS)]
+            whole = True
+    if whole or len(records) <= CHUNK_ROWS:
+        return frozenset(seen), [records]
+    return frozenset(seen), [records[at:at + CHUNK_ROWS]
+                             for at in range(0, len(records), CHUNK_ROWS)]
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,7 @@ class PageAbandoned(Exception):
 
 class PageChunks:
     """The prepared chunks of one page, handed from the asset's thread to the page's write in
-    the writer thread as they are ready, with the keys of the whole page (``raw_keys``) for
+    the writer thread as they are ready, with the keys of the whole page (``split_page``) for
     one look-up. ``abort()`` makes the write fail (and roll back), so a page is never committed
     without all of its chunks."""
 
@@ -256,36 +256,52 @@ T = TypeVar("T")
 class PageWriter:
     """Runs page writes in one background thread, strictly one after another, each in a
     transaction of its own on one connection (``connect()``, opened on first use), while the
-    caller prepares the next page.
+    caller prepares the next pages.
 
-    ``submit(write, then)`` first waits for the previous write and calls its ``then`` with the
-    result (in the caller's thread), or raises its error, so no page is written after a failed
-    one and the caller stops there. Leaving the ``with`` block waits for the last write the same
-    way, also when the caller leaves with an error (a failed fetch): the page in flight commits
-    or fails as it would have without the overlap.
+    ``submit(write, then)`` queues a write; up to ``ahead`` pages may wait behind the one being
+    written (so the caller validates the next page while the writer is still busy with the one
+    before, and holds at most ``ahead + 2`` pages in memory). The ``then`` of each finished
+    write is called in the caller's thread, in page order, at the next ``submit`` or when the
+    ``with`` block ends; a failed write's error is raised there instead. Once a write fails, the
+    writes queued behind it do nothing (they raise :class:`PageAbandoned`), so no page is
+    written after a failed one and the caller stops at the error. Leaving the ``with`` block
+    waits for every queued write, also when the caller leaves with an error (a failed fetch):
+    the pages already handed over commit or fail as they would have without the overlap.
     """
 
-    def __init__(self, connect: Callable[[], AbstractContextManager[Connection]]) -> None:
+    def __init__(self, connect: Callable[[], AbstractContextManager[Connection]], *,
+                 ahead: int = 1) -> None:
+        if ahead < 0:
+            raise ValueError(f"ahead must be >= 0, not {ahead}")
         self._connect = connect
+        self._ahead = ahead
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-page-writer")
-        self._pending: tuple[Future, Callable[[Any], None]] | None = None
+        self._pending: deque[tuple[Future, Callable[[Any], None]]] = deque()
         self._opened = ExitStack()  # the writer thread's connection
         self._conn: Connection | None = None
+        self._failed = False  # set (in the writer thread) when a write fails
 
     def submit(self, write: Callable[[Connection], T], then: Callable[[T], None]) -> None:
-        self._collect()
-        self._pending = (self._pool.submit(self._write, write), then)
+        self._collect(keep=self._ahead)
+        self._pending.append((self._pool.submit(self._write, write), then))
 
     def _write(self, write: Callable[[Connection], T]) -> T:
-        if self._conn is None:
-            self._conn = self._opened.enter_context(self._connect())
-        with self._conn.begin():
-            return write(self._conn)
+        if self._failed:
+            raise PageAbandoned("a page before this one failed to write")
+        try:
+            if self._conn is None:
+                self._conn = self._opened.enter_context(self._connect())
+            with self._conn.begin():
+                return write(self._conn)
+        except BaseException:
+            self._failed = True
+            raise
 
-    def _collect(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            future, then = pending
+    def _collect(self, keep: int) -> None:
+        """Hand the finished writes to their ``then``, in order, waiting for the oldest ones
+        until at most ``keep`` are unfinished."""
+        while self._pending and (len(self._pending) > keep or self._pending[0][0].done()):
+            future, then = self._pending.popleft()
             then(future.result())
 
     def __enter__(self) -> PageWriter:
@@ -293,10 +309,14 @@ class PageWriter:
 
     def __exit__(self, kind: type | None, error: BaseException | None, tb: object) -> None:
         try:
-            self._collect()
-        except PageAbandoned:
-            if error is None:
-                raise  # (abandoned pages come with an error of the caller's, raised instead)
+            first: BaseException | None = None
+            while self._pending:  # wait for all of them, whatever happened
+                try:
+                    self._collect(keep=len(self._pending) - 1)
+                except BaseException as failed:
+                    first = first or failed
+            if first is not None and not (isinstance(first, PageAbandoned) and error is not None):
+                raise first  # (abandoned pages come with an error of the caller's, raised instead)
         finally:
             try:
                 self._pool.submit(self._opened.close).result()

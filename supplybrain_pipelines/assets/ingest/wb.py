@@ -18,9 +18,8 @@ from supplybrain_pipelines.assets.ingest._pages import (
     PageChunks,
     PageWriter,
     PageWritten,
-    chunks,
     prepare_chunk,
-    raw_keys,
+    split_page,
     unmatched_wb_barcodes,
     write_page,
 )
@@ -84,9 +83,10 @@ def ingest_incremental(context: dg.AssetExecutionContext, config: IngestConfig,
         with PageWriter(warehouse.connection) as writer:
             for page in client.pages(feed.endpoint, wb_query_time(start),
                                      max_pages=config.max_pages):
-                parts, submitted = PageChunks(raw_keys(page.records, feed)), False
+                keys, page_chunks = split_page(page.records, feed)
+                parts, submitted = PageChunks(keys), False
                 try:
-                    for records in chunks(page.records, feed):
+                    for records in page_chunks:
                         parts.put(prepare_chunk(feed, check_page(records, feed.model,
                                                                  (account.id,))))
                         if not submitted:  # waits until the page before has committed

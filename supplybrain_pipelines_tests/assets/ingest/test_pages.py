@@ -5,6 +5,7 @@ the overlap of the next page's preparation with the write of the one before."""
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -212,6 +213,25 @@ def test_the_writer_writes_in_order_and_stops_at_the_first_failure():
                    "close"]
 
 
+def test_the_caller_runs_ahead_of_the_writer_by_one_page_and_no_more():
+    log, done, released = [], [], threading.Event()
+
+    def slow_first(conn):
+        log.append(f"write 1, released in time: {released.wait(10)}")
+        return 1
+
+    with PageWriter(_connect(log), ahead=1) as writer:
+        writer.submit(slow_first, done.append)
+        writer.submit(lambda conn: log.append("write 2") or 2, done.append)  # does not wait
+        assert done == []
+        released.set()
+        writer.submit(lambda conn: log.append("write 3") or 3, done.append)  # waits for 1
+        assert done[:1] == [1]
+    assert done == [1, 2, 3]
+    assert [entry for entry in log if entry.startswith("write")] == [
+        "write 1, released in time: True", "write 2", "write 3"]
+
+
 def test_leaving_with_an_error_still_waits_for_the_page_in_flight():
     log, done = [], []
     with pytest.raises(KeyError), PageWriter(_connect(log)) as writer:
@@ -297,15 +317,27 @@ def test_consecutive_pages_that_share_boundary_rows_store_each_order_once(with_a
 # -- pages in chunks ------------------------------------------------------------------------
 def test_a_page_is_cut_in_chunks_unless_a_key_may_come_twice(monkeypatch):
     monkeypatch.setattr(_pages, "CHUNK_ROWS", 2)
+
+    def chunks(records, feed):
+        return _pages.split_page(records, feed)[1]
+
     records = [order(s) for s in "abcde"]
-    assert [len(chunk) for chunk in _pages.chunks(records, ORDERS)] == [2, 2, 1]
-    assert _pages.chunks([*records, order("b")], ORDERS) == [[*records, order("b")]]
+    assert [len(chunk) for chunk in chunks(records, ORDERS)] == [2, 2, 1]
+    assert chunks([*records, order("b")], ORDERS) == [[*records, order("b")]]
     # invalid keys cannot meet a valid one: they do not keep a page whole
-    assert len(_pages.chunks([*records, order(""), {"srid": 5}, ["x"]], ORDERS)) == 4
+    assert len(chunks([*records, order(""), {"srid": 5}, ["x"]], ORDERS)) == 4
     sales = [{"saleID": f"S{n}"} for n in range(3)]
-    assert len(_pages.chunks(sales, SALES)) == 2
+    assert len(chunks(sales, SALES)) == 2
     # pydantic would also read "sale_id": the key may hide there, so the page stays whole
-    assert len(_pages.chunks([*sales, {"sale_id": "S1"}], SALES)) == 1
+    assert len(chunks([*sales, {"sale_id": "S1"}], SALES)) == 1
+
+
+def test_a_page_names_its_raw_keys_whether_it_is_cut_or_not(monkeypatch):
+    monkeypatch.setattr(_pages, "CHUNK_ROWS", 2)
+    records = [order(s) for s in "abc"] + [order(""), {"srid": 5}, ["x"], order("a")]
+    assert _pages.split_page(records, ORDERS)[0] == frozenset({"a", "b", "c", ""})
+    assert _pages.split_page(records[:3], ORDERS)[0] == frozenset("abc")
+    assert _pages.split_page([{"saleID": "S1"}, {"sale_id": "S2"}], SALES)[0] == {"S1"}
 
 
 def _outcome_and_tables(url, pages):

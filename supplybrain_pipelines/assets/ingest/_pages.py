@@ -5,7 +5,7 @@ stale duplicates, rows with new keys are COPYed straight into the table, the oth
 the upsert (which leaves unchanged rows alone), then the quarantine, the unmatched barcodes and
 the cursor move, all committed together.
 
-The asset's thread validates a page in chunks (``split_page``, ``check_page``, ``prepare_chunk``);
+The asset's thread validates a page in chunks (``split_page``, ``check_page``);
 ``PageWriter`` runs the page's write in a background thread, which takes the chunks as they
 come (``PageChunks``). So PostgreSQL writes one chunk while Python validates the next, and pages
 are written one at a time, in order.
@@ -133,34 +133,20 @@ def split_page(records: list, feed: Feed) -> tuple[frozenset, list[list]]:
                              for at in range(0, len(records), CHUNK_ROWS)]
 
 
-@dataclass(frozen=True)
-class PreparedChunk:
-    """A checked chunk of a page (or a whole page) with the order of its rows by key: new rows
-    go in that order, and the primary key index then takes them leaf by leaf, not at random."""
-
-    checked: CheckedPage
-    order: list[int]
-
-
-def prepare_chunk(feed: Feed, checked: CheckedPage) -> PreparedChunk:
-    keys = list(map(itemgetter(feed.model.key_index), checked.rows))
-    return PreparedChunk(checked, sorted(range(len(keys)), key=keys.__getitem__))
-
-
-def _split(feed: Feed, chunk: CheckedPage, stored: dict[Any, datetime], indexes: Iterable[int]
-           ) -> tuple[list[int], list[int], list[tuple[int, Rejected]]]:
-    """Row indexes by what ``stored`` says: (new, existing and not older, stale)."""
+def _split(feed: Feed, chunk: CheckedPage, stored: dict[Any, datetime]
+           ) -> tuple[list[int], list[int], list[Rejected]]:
+    """Row indexes by what ``stored`` says: (new, existing and not older), and the stale
+    records, each in page order."""
     key_at, version_at = feed.model.key_index, feed.model.version_index
     new, existing, stale = [], [], []
-    for at in indexes:
-        row = chunk.rows[at]
+    for at, row in enumerate(chunk.rows):
         known = stored.get(row[key_at])
         if known is None:
             new.append(at)
         elif row[version_at] < known:
-            stale.append((at, Rejected(chunk.sources[at], "stale_duplicate",
-                                       f"{feed.key}: the stored record changed later "
-                                       f"({known.isoformat()})")))
+            stale.append(Rejected(chunk.sources[at], "stale_duplicate",
+                                  f"{feed.key}: the stored record changed later "
+                                  f"({known.isoformat()})"))
         else:
             existing.append(at)
     return new, existing, stale
@@ -168,37 +154,40 @@ def _split(feed: Feed, chunk: CheckedPage, stored: dict[Any, datetime], indexes:
 
 def write_page(conn: Connection, feed: Feed, account: Account,
                page: CheckedPage | PageChunks, run_id: str | None) -> PageWritten:
-    """One page in the caller's transaction, from its prepared chunks as they come: nothing of
+    """One page in the caller's transaction, from its checked chunks as they come: nothing of
     it is written unless all of it is. The stored versions of the page's keys are read first;
-    rows older than them are stale, rows with new keys are COPYed in chunk by chunk, the others
-    upserted at the end (unchanged rows are left alone); then the rejected and stale records
-    are quarantined, the unmatched barcodes noted and the cursor moved."""
+    rows older than them are stale, rows with new keys are COPYed in chunk by chunk, each chunk
+    in key order (the primary key index then takes them leaf by leaf, which spares PostgreSQL
+    about a fifth of its work per row), the others upserted at the end (unchanged rows are left
+    alone); then the rejected and stale records are quarantined, the unmatched barcodes noted
+    and the cursor moved."""
     if isinstance(page, CheckedPage):
         keys = frozenset(row[feed.model.key_index] for row in page.rows)
-        parts: Iterable[PreparedChunk] = (prepare_chunk(feed, page),)
+        parts: Iterable[CheckedPage] = (page,)
     else:
         keys, parts = page.keys, page
     key_at, version_at = feed.model.key_index, feed.model.version_index
+    by_key = itemgetter(key_at)
     stored = stored_versions(conn, feed.table, feed.key, list(keys))
     pick_barcode = itemgetter(feed.model.fields.index("barcode"))
     inserted, updated, later, rejected, stale, barcodes = 0, 0, [], [], [], set()
     newest: tuple | None = None  # (row, raw version) of the first newest kept row
     kept = 0
-    for part in parts:
-        checked, rows = part.checked, part.checked.rows
+    for checked in parts:
+        rows = checked.rows
         missing = [row[key_at] for row in rows if row[key_at] not in keys]
         if missing:  # a key under another name than the JSON one: read it too
             stored |= stored_versions(conn, feed.table, feed.key, missing)
-        new_at: list[int] = part.order
-        kept_at: Iterable[int] = range(len(rows))
+        new_rows, kept_at = rows, range(len(rows))
         if stored and any(row[key_at] in stored for row in rows):
-            new_at, existing_at, part_stale = _split(feed, checked, stored, part.order)
+            new_at, existing_at, part_stale = _split(feed, checked, stored)
+            new_rows = [rows[at] for at in new_at]
             later += [rows[at] for at in existing_at]
-            stale += [record for _, record in sorted(part_stale, key=itemgetter(0))]
+            stale += part_stale
             kept_at = sorted(new_at + existing_at)
-        if new_at:  # upserted instead if one of them exists after all: counted as such
+        if new_rows:  # upserted instead if one of them exists after all: counted as such
             copied = bulk_upsert(conn, feed.table, feed.columns, [], [feed.key],
-                                 new_rows=[rows[at] for at in new_at])
+                                 new_rows=sorted(new_rows, key=by_key))
             inserted, updated = inserted + copied.inserted, updated + copied.updated
         rejected += checked.rejected
         if kept_at:
@@ -223,7 +212,7 @@ class PageAbandoned(Exception):
 
 
 class PageChunks:
-    """The prepared chunks of one page, handed from the asset's thread to the page's write in
+    """The checked chunks of one page, handed from the asset's thread to the page's write in
     the writer thread as they are ready, with the keys of the whole page (``split_page``) for
     one look-up. ``abort()`` makes the write fail (and roll back), so a page is never committed
     without all of its chunks."""
@@ -234,7 +223,7 @@ class PageChunks:
         self.keys = keys
         self._queue: SimpleQueue = SimpleQueue()
 
-    def put(self, chunk: PreparedChunk) -> None:
+    def put(self, chunk: CheckedPage) -> None:
         self._queue.put(chunk)
 
     def close(self) -> None:
@@ -243,7 +232,7 @@ class PageChunks:
     def abort(self) -> None:
         self._queue.put(self._ABORT)
 
-    def __iter__(self) -> Iterator[PreparedChunk]:
+    def __iter__(self) -> Iterator[CheckedPage]:
         while (chunk := self._queue.get()) is not self._END:
             if chunk is self._ABORT:
                 raise PageAbandoned("the page was given up before all of it was prepared")

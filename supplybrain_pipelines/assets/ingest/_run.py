@@ -56,11 +56,26 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
+#: Writes one attempt's health for an account: the error, or None for success.
+HealthRecorder = Callable[[Account, ApiError | None], None]
+
+
 def for_each_account(context: dg.AssetExecutionContext, warehouse: PostgresWarehouse,
                      config: IngestConfig, kind: str, endpoint: str,
-                     work: Callable[[Account, Outcome], None]) -> list[Outcome]:
+                     work: Callable[[Account, Outcome], None], *,
+                     record: HealthRecorder | None = None) -> list[Outcome]:
     """Run ``work`` per active account. An API failure takes only that account out of this run;
-    it is recorded in ``account_health`` and the others go on."""
+    it is recorded in ``account_health`` and the others go on.
+
+    ``record`` writes each account's health, by default in a transaction of its own. A feed
+    whose pages are still being written in the background when ``work`` returns passes one
+    that queues the record behind them, so that a success is recorded only once they are
+    committed."""
+    if record is None:
+        def record(account: Account, error: ApiError | None) -> None:
+            with warehouse.transaction() as conn:
+                record_health(conn, account, endpoint, error)
+
     with warehouse.transaction() as conn:
         accounts = active_accounts(conn, kind, config.account_ids)
     outcomes = []
@@ -71,11 +86,9 @@ def for_each_account(context: dg.AssetExecutionContext, warehouse: PostgresWareh
         except ApiError as error:
             outcome.skipped = str(error.error_class)
             context.log.warning(f"{kind} account {account.id} skipped for {endpoint}: {error}")
-            with warehouse.transaction() as conn:
-                record_health(conn, account, endpoint, error)
+            record(account, error)
         else:
-            with warehouse.transaction() as conn:
-                record_health(conn, account, endpoint)
+            record(account, None)
         outcomes.append(outcome)
     return outcomes
 

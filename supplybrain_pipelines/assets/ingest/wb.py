@@ -3,8 +3,8 @@
 Orders and sales are incremental: each page is validated, upserted (by ``srid`` / ``saleID``),
 its bad records quarantined and the cursor moved, all in one transaction, so a failed run loses
 nothing and the next one goes on from the last committed page. Validation of the next page
-overlaps the write of the current one (``_pages.PageWriter``). Stock is a snapshot: all pages
-are read, then the account's rows are replaced in one transaction.
+overlaps the write of the current one (``_pages.PageWriter``), across accounts too. Stock is
+a snapshot: all pages are read, then the account's rows are replaced in one transaction.
 """
 
 from datetime import UTC, datetime
@@ -18,7 +18,6 @@ from supplybrain_pipelines.assets.ingest._pages import (
     PageChunks,
     PageWriter,
     PageWritten,
-    prepare_chunk,
     split_page,
     unmatched_wb_barcodes,
     write_page,
@@ -31,7 +30,12 @@ from supplybrain_pipelines.assets.ingest._run import (
     materialize_result,
     start_time,
 )
-from supplybrain_pipelines.assets.ingest.state import note_unmatched, quarantine, read_cursor
+from supplybrain_pipelines.assets.ingest.state import (
+    note_unmatched,
+    quarantine,
+    read_cursor,
+    record_health,
+)
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.records import WbStock, validate_page
 from supplybrain_pipelines.logic.records_fast import (
@@ -40,7 +44,7 @@ from supplybrain_pipelines.logic.records_fast import (
     check_page,
 )
 from supplybrain_pipelines.logic.timeutil import wb_query_time
-from supplybrain_pipelines.resources.marketplace import Account, MarketplaceApi
+from supplybrain_pipelines.resources.marketplace import Account, ApiError, MarketplaceApi
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert
 
 #: WB's stock feed has no history: ask from its documented epoch for a full snapshot.
@@ -59,6 +63,10 @@ SALES = Feed("sales", FAST_SALES, t.wb_sales, (
 def ingest_incremental(context: dg.AssetExecutionContext, config: IngestConfig,
                        warehouse: PostgresWarehouse, marketplace: MarketplaceApi, feed: Feed
                        ) -> list[Outcome]:
+    """Every active account's new pages of ``feed``. One writer thread commits the pages of all
+    accounts in order, so the next account's pages are validated while the last ones of the
+    account before are still being written; each account's health is queued behind its pages
+    (a success is recorded only once they are committed)."""
     run_id = context.run.run_id
 
     def work(account: Account, outcome: Outcome) -> None:
@@ -80,25 +88,30 @@ def ingest_incremental(context: dg.AssetExecutionContext, config: IngestConfig,
                              f"from {date_from}: {written.rows} rows, "
                              f"{written.quarantined} quarantined")
 
-        with PageWriter(warehouse.connection) as writer:
-            for page in client.pages(feed.endpoint, wb_query_time(start),
-                                     max_pages=config.max_pages):
-                keys, page_chunks = split_page(page.records, feed)
-                parts, submitted = PageChunks(keys), False
-                try:
-                    for records in page_chunks:
-                        parts.put(prepare_chunk(feed, check_page(records, feed.model,
-                                                                 (account.id,))))
-                        if not submitted:  # waits until the page before has committed
-                            writer.submit(lambda conn, p=parts: write(conn, p),
-                                          lambda written, d=page.date_from: count(d, written))
-                            submitted = True
-                except BaseException:
-                    parts.abort()
-                    raise
-                parts.close()
+        for page in client.pages(feed.endpoint, wb_query_time(start),
+                                 max_pages=config.max_pages):
+            keys, page_chunks = split_page(page.records, feed)
+            parts, submitted = PageChunks(keys), False
+            try:
+                for records in page_chunks:
+                    parts.put(check_page(records, feed.model, (account.id,)))
+                    if not submitted:  # waits while the writer is more than a page behind
+                        writer.submit(lambda conn, p=parts: write(conn, p),
+                                      lambda written, d=page.date_from: count(d, written))
+                        submitted = True
+            except BaseException:
+                parts.abort()
+                raise
+            parts.close()
 
-    return for_each_account(context, warehouse, config, "wb", feed.endpoint, work)
+    def record(account: Account, error: ApiError | None) -> None:
+        writer.submit(lambda conn: record_health(conn, account, feed.endpoint, error),
+                      lambda _: None)
+
+    with PageWriter(warehouse.connection) as writer:
+        outcomes = for_each_account(context, warehouse, config, "wb", feed.endpoint, work,
+                                    record=record)
+    return outcomes
 
 
 ASSET = dict(group_name=GROUP, owners=OWNERS, kinds={"postgres", "python"},

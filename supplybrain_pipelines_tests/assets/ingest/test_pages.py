@@ -19,7 +19,6 @@ from supplybrain_pipelines.assets.ingest import wb as wb_asset
 from supplybrain_pipelines.assets.ingest._pages import (
     PageChunks,
     PageWriter,
-    prepare_chunk,
     stored_versions,
     write_page,
 )
@@ -101,20 +100,19 @@ def test_a_page_inserts_new_rows_updates_changed_ones_and_quarantines_stale_ones
 
 
 def _chunks_of(page, keys=None) -> PageChunks:
-    parts = PageChunks(frozenset(row[0] for row in page.checked.rows) if keys is None else keys)
+    parts = PageChunks(frozenset(row[0] for row in page.rows) if keys is None else keys)
     parts.put(page)
     parts.close()
     return parts
 
 
-def test_rows_prepared_as_new_are_decided_when_the_page_is_written(engine):
+def test_rows_checked_as_new_are_decided_when_the_page_is_written(engine):
     page = check_page([order("a", "2026-03-06T10:00:00"), order("b", "2026-03-06T10:00:00"),
                        order("c")], ORDERS.model, (1,))
-    prepared = prepare_chunk(ORDERS, page)
     # meanwhile the page before commits "a" in a newer version and "b" in an older one
     store(engine, order("a", "2026-03-06T11:00:00"), order("b", "2026-03-06T09:00:00"))
     with engine.begin() as conn:
-        written = write_page(conn, ORDERS, ACCOUNT, _chunks_of(prepared), "r1")
+        written = write_page(conn, ORDERS, ACCOUNT, _chunks_of(page), "r1")
     assert (written.rows, written.inserted, written.updated, written.quarantined) == (2, 1, 1, 1)
     assert stored(engine)["a"].last_change_at == datetime(2026, 3, 6, 8, 0, tzinfo=UTC)
     assert stored(engine)["b"].last_change_at == datetime(2026, 3, 6, 7, 0, tzinfo=UTC)
@@ -135,9 +133,8 @@ def test_a_new_key_that_another_writer_stored_meanwhile_is_upserted_not_duplicat
 def test_a_key_the_page_names_under_another_name_is_looked_up_too(engine):
     store(engine, order("a"))
     page = check_page([order("a", "2026-03-05T00:00:00"), order("b")], ORDERS.model, (1,))
-    prepared = prepare_chunk(ORDERS, page)
     with engine.begin() as conn:  # the page's key list lacks "a"
-        written = write_page(conn, ORDERS, ACCOUNT, _chunks_of(prepared, frozenset({"b"})), "r")
+        written = write_page(conn, ORDERS, ACCOUNT, _chunks_of(page, frozenset({"b"})), "r")
     assert (written.rows, written.inserted, written.quarantined) == (1, 1, 1)
 
 

@@ -20,12 +20,13 @@ What it does, all in one process and one run, so the ratios compare like with li
 
    A  pipeline: the real ``assets.ingest.wb.ingest_incremental(..., ORDERS)`` with a
       marketplace stub that replays the fetched pages; so per page exactly what the asset does.
-      In the asset's thread, per chunk of 10 000 records: ``check_page`` (validation: the fast
-      path, pydantic for any record it is not sure of) and ``prepare_chunk`` (rows ordered by
-      key). In its writer thread, as the chunks come: one transaction per page of
-      ``write_page`` (the stored versions of the page's keys, binary COPY of the new rows chunk
-      by chunk, upsert of the rest, quarantine, unmatched barcodes, cursor move). Around the
-      pages: the per-account cursor read and health record.
+      In the asset's thread, per page ``split_page`` (its keys and chunks), then per chunk of
+      10 000 records ``check_page`` (validation: the fast path, pydantic for any record it is
+      not sure of), up to one page ahead of the writer. In its writer thread (one for all
+      accounts), as the chunks come: one transaction per page of ``write_page`` (the stored
+      versions of the page's keys, binary COPY of the new rows chunk by chunk in key order,
+      upsert of the rest, quarantine, unmatched barcodes, cursor move), and each account's
+      health record behind its pages. Before the pages: the per-account cursor read.
    V  ``check_page`` only (no database), to show where A's time goes. Once, not timed per
       repetition: ``validate_page`` (pydantic alone, what A used before) for reference.
    W  A's page writes alone: ``write_page`` of the already-checked pages (whole pages), one

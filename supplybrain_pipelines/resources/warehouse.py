@@ -59,14 +59,14 @@ class _RepeatedNumericDumper(Dumper):
         super().__init__(cls, context)
         plain = psycopg.adapters.get_dumper_by_oid(self.oid, pq.Format.BINARY)
         self._plain = plain(cls, context)
-        self._seen: dict[int, tuple[Any, Buffer | None]] = {}
+        self._data: dict[int, Buffer | None] = {}
+        self._held: list[Any] = []  # the dumped objects: alive, so their ids are not reused
 
     def dump(self, obj: Any) -> Buffer | None:
-        seen = self._seen.get(id(obj))
-        if seen is not None and seen[0] is obj:  # the entry holds obj, so its id is not reused
-            return seen[1]
-        data = self._plain.dump(obj)
-        self._seen[id(obj)] = (obj, data)
+        data = self._data.get(id(obj))
+        if data is None:
+            data = self._data[id(obj)] = self._plain.dump(obj)
+            self._held.append(obj)
         return data
 
 

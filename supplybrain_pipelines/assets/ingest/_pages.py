@@ -167,7 +167,7 @@ def write_page(conn: Connection, feed: Feed, account: Account,
     else:
         keys, parts = page.keys, page
     key_at, version_at = feed.model.key_index, feed.model.version_index
-    by_key = itemgetter(key_at)
+    by_key, by_version = itemgetter(key_at), itemgetter(version_at)
     stored = stored_versions(conn, feed.table, feed.key, list(keys))
     pick_barcode = itemgetter(feed.model.fields.index("barcode"))
     inserted, updated, later, rejected, stale, barcodes = 0, 0, [], [], [], set()
@@ -175,11 +175,11 @@ def write_page(conn: Connection, feed: Feed, account: Account,
     kept = 0
     for checked in parts:
         rows = checked.rows
-        missing = [row[key_at] for row in rows if row[key_at] not in keys]
-        if missing:  # a key under another name than the JSON one: read it too
-            stored |= stored_versions(conn, feed.table, feed.key, missing)
+        if not keys.issuperset(map(by_key, rows)):  # a key under another name than the JSON one
+            stored |= stored_versions(conn, feed.table, feed.key,
+                                      [key for key in map(by_key, rows) if key not in keys])
         new_rows, kept_at = rows, range(len(rows))
-        if stored and any(row[key_at] in stored for row in rows):
+        if stored and not stored.keys().isdisjoint(map(by_key, rows)):
             new_at, existing_at, part_stale = _split(feed, checked, stored)
             new_rows = [rows[at] for at in new_at]
             later += [rows[at] for at in existing_at]
@@ -190,10 +190,12 @@ def write_page(conn: Connection, feed: Feed, account: Account,
                                  new_rows=sorted(new_rows, key=by_key))
             inserted, updated = inserted + copied.inserted, updated + copied.updated
         rejected += checked.rejected
-        if kept_at:
-            kept += len(kept_at)
-            barcodes.update(pick_barcode(rows[at]) for at in kept_at)
-            at = max(kept_at, key=lambda at: rows[at][version_at])
+        kept_rows = rows if len(kept_at) == len(rows) else [rows[at] for at in kept_at]
+        if kept_rows:
+            kept += len(kept_rows)
+            barcodes.update(map(pick_barcode, kept_rows))
+            versions = list(map(by_version, kept_rows))
+            at = kept_at[versions.index(max(versions))]  # the first newest
             if newest is None or rows[at][version_at] > newest[0][version_at]:
                 newest = (rows[at], checked.versions_raw[at])
     if later:

@@ -16,10 +16,11 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+from supplybrain_pipelines_tests.http_stub import LoopbackServer, QuietHandler
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Post:
     body: Any  # parsed JSON, or the raw text when it is not JSON
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackServer):
     """Records POSTs; answers 200 ``{"ok": true}`` unless told otherwise."""
 
     def __init__(self) -> None:
@@ -38,7 +39,7 @@ class WebhookReceiver:
         self._lock = threading.Lock()
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 try:
@@ -57,13 +58,9 @@ class WebhookReceiver:
                 self.end_headers()
                 self.wfile.write(answer)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__(Handler)
+        self.base_url = self.url  # where a destination shows only the scheme, host and port
         self.url = f"{self.base_url}/hook"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def fail(self, times: int, status: int = 500, headers: dict[str, str] | None = None) -> None:
         """Answer the next ``times`` POSTs with ``status`` (and ``headers``)."""
@@ -73,15 +70,6 @@ class WebhookReceiver:
     @property
     def bodies(self) -> list[Any]:
         return [post.body for post in self.posts]
-
-    def __enter__(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 @pytest.fixture(name="webhook")

@@ -17,7 +17,6 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
 import pytest
@@ -31,6 +30,7 @@ from supplybrain_pipelines.resources.marketplace import (
     WbClient,
 )
 from supplybrain_pipelines.sandbox.server import SandboxServer
+from supplybrain_pipelines_tests.http_stub import LoopbackServer, QuietHandler
 
 EARLY = "2019-06-20"  # before every generated row: a full read
 ORDERS = "/api/v1/supplier/orders"
@@ -64,7 +64,7 @@ def assert_token_hidden(token: str, *, errors: list[BaseException] = (),
         assert token not in text, f"token in a log record of {record.name}"
 
 
-class StubServer:
+class StubServer(LoopbackServer):
     """A scripted HTTP server on 127.0.0.1 for answers the sandbox never gives.
 
     ``answers`` are ``(status, headers, body)`` tuples served in order (the last one repeats);
@@ -76,7 +76,7 @@ class StubServer:
         self.requests: list[tuple[str, dict[str, str]]] = []
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 stub.requests.append((self.path, dict(self.headers)))
                 status, headers, body = (stub.answers.pop(0) if len(stub.answers) > 1
@@ -87,21 +87,7 @@ class StubServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> StubServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(Handler)
 
 
 def json_answer(payload: object, status: int = 200,

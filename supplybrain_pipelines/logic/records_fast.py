@@ -58,9 +58,9 @@ def fast_utc(text: str) -> datetime | None:
 
 
 #: Decimals of the float prices already seen, by value (a page has a few thousand distinct
-#: ones): for ``_money`` and for ``_amount``, whose rules differ. One Decimal object per price
-#: also lets the COPY encode it once. Bounded; never 0.0, which equals -0.0 but has another
-#: text. Integer prices are kept apart (5 == 5.0, but Decimal(5) is not Decimal("5.0")).
+#: ones): for ``_money`` and for ``_amount``, whose rules differ. Bounded; never 0.0, which
+#: equals -0.0 but has another text. Integer prices are kept apart (5 == 5.0, but Decimal(5)
+#: is not Decimal("5.0")).
 _MONEY: dict[float, Decimal] = {}
 _AMOUNT: dict[float, Decimal] = {}
 _INTEGERS: dict[int, Decimal] = {}

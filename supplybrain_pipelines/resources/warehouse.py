@@ -9,7 +9,7 @@ against about 80k for ``executemany``). Rows the caller knows to be new can skip
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -47,34 +47,48 @@ def quoted_name(table: Table) -> str:
     return f"{_quote(table.schema)}.{_quote(table.name)}" if table.schema else _quote(table.name)
 
 
-class _RepeatedNumericDumper(Dumper):
-    """numeric for a binary COPY: each value object is dumped once, then reused by identity.
-    Prices repeat within a page, and the fast validation hands out one Decimal per distinct
-    price, so this skips most of psycopg's Decimal encoding (about 0.7 us a value)."""
+class _Encodings(dict):
+    """Binary encodings by value, each made once, on first use, by ``encode``."""
+
+    def __init__(self, encode: Callable[[Any], Buffer | None]) -> None:
+        super().__init__()
+        self._encode = encode
+
+    def __missing__(self, value: Any) -> Buffer | None:
+        data = self[value] = self._encode(value)
+        return data
+
+
+class _ScaledNumericDumper(Dumper):
+    """numeric for a binary COPY into columns of a declared scale (``numeric(p, s)``): each
+    distinct value is encoded once per COPY and then looked up. Prices repeat within a page, so
+    this skips most of psycopg's Decimal encoding (about 0.7 us a value).
+
+    The look-up is the dict's own (C): psycopg calls the ``dump`` found on the instance, which
+    ``__init__`` sets to it, so no Python frame runs per value. It is keyed by value, which is
+    exact only for a declared scale: ``Decimal("1.0") == Decimal("1.00")`` share an encoding,
+    and PostgreSQL rescales both to the column's scale. :func:`_copy_new` uses it only then."""
 
     format = pq.Format.BINARY
     oid = pg_types["numeric"].oid
 
     def __init__(self, cls: type, context: Any = None) -> None:
         super().__init__(cls, context)
-        plain = psycopg.adapters.get_dumper_by_oid(self.oid, pq.Format.BINARY)
-        self._plain = plain(cls, context)
-        self._data: dict[int, Buffer | None] = {}
-        self._held: list[Any] = []  # the dumped objects: alive, so their ids are not reused
+        plain = psycopg.adapters.get_dumper_by_oid(self.oid, pq.Format.BINARY)(cls, context)
+        self._encodings = _Encodings(plain.dump)
+        self.dump = self._encodings.__getitem__  # type: ignore[method-assign]
 
-    def dump(self, obj: Any) -> Buffer | None:
-        data = self._data.get(id(obj))
-        if data is None:
-            data = self._data[id(obj)] = self._plain.dump(obj)
-            self._held.append(obj)
-        return data
+    def dump(self, obj: Any) -> Buffer | None:  # shadowed per instance, see __init__
+        return self._encodings[obj]
 
 
-def _column_types(cur: psycopg.Cursor, target: str, columns: Sequence[str]) -> list[int]:
-    cur.execute("SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
-                "AND attnum > 0 AND NOT attisdropped", (target,))
-    oids = dict(cur.fetchall())
-    return [oids[c] for c in columns]
+def _column_types(cur: psycopg.Cursor, target: str, columns: Sequence[str]
+                  ) -> list[tuple[int, int]]:
+    """``(type oid, typmod)`` of each of ``columns`` of ``target`` (typmod -1: none)."""
+    cur.execute("SELECT attname, atttypid, atttypmod FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (target,))
+    found = {name: (oid, typmod) for name, oid, typmod in cur.fetchall()}
+    return [found[c] for c in columns]
 
 
 def bulk_upsert(
@@ -161,11 +175,12 @@ def _copy_new(raw: psycopg.Connection, target: str, columns: Sequence[str],
     cols = ", ".join(_quote(c) for c in columns)
     with raw.cursor() as cur:
         types = _column_types(cur, target, columns)
-        cur.adapters.register_dumper(None, _RepeatedNumericDumper)  # this cursor only
+        if all(typmod >= 0 for oid, typmod in types if oid == _ScaledNumericDumper.oid):
+            cur.adapters.register_dumper(None, _ScaledNumericDumper)  # this cursor only
         cur.execute("SAVEPOINT bulk_upsert_new_rows")
         try:
             with cur.copy(f"COPY {target} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(types)
+                copy.set_types([oid for oid, _ in types])
                 write = copy.write_row
                 for row in rows:
                     write(row)

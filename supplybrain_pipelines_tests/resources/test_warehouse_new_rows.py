@@ -77,3 +77,24 @@ def test_binary_copy_keeps_every_numeric_exactly(warehouse, migrated_db_url):
         None if p is None else Decimal(p).quantize(Decimal("0.01")) for p in prices]
     assert fetch_all(migrated_db_url, "SELECT DISTINCT ordered_at FROM supplybrain.wb_orders") \
         == [(AT,)]
+
+
+def test_equal_numerics_of_another_scale_keep_their_text_in_an_unscaled_column(migrated_db_url):
+    """Encodings are shared by equal value only where PostgreSQL rescales anyway
+    (``numeric(p, s)``); an unscaled ``numeric`` column stores each value as it was given."""
+    table = sa.Table("scale_probe", sa.MetaData(), sa.Column("k", sa.Text, primary_key=True),
+                     sa.Column("plain", sa.Numeric), sa.Column("scaled", sa.Numeric(10, 2)))
+    engine = sa.create_engine(migrated_db_url, poolclass=sa.pool.NullPool)
+    table.create(engine)
+    try:
+        values = [Decimal("1.0"), Decimal("1.00"), Decimal("1"), Decimal("2.50")]
+        with engine.begin() as conn:
+            result = bulk_upsert(conn, table, ["k", "plain", "scaled"], [], ["k"],
+                                 new_rows=[(str(n), v, v) for n, v in enumerate(values)])
+            assert result == UpsertResult(len(values), 0)
+            stored = conn.execute(sa.text(
+                "SELECT plain::text, scaled::text FROM scale_probe ORDER BY k")).all()
+        assert stored == [("1.0", "1.00"), ("1.00", "1.00"), ("1", "1.00"), ("2.50", "2.50")]
+    finally:
+        table.drop(engine)
+        engine.dispose()

@@ -24,9 +24,9 @@ What it does, all in one process and one run, so the ratios compare like with li
       10 000 records ``check_page`` (validation: the fast path, pydantic for any record it is
       not sure of), up to one page ahead of the writer. In its writer thread (one for all
       accounts), as the chunks come: one transaction per page of ``write_page`` (the stored
-      versions of the page's keys, binary COPY of the new rows chunk by chunk in key order,
-      upsert of the rest, quarantine, unmatched barcodes, cursor move), and each account's
-      health record behind its pages. Before the pages: the per-account cursor read.
+      versions of the page's keys, one binary COPY of the page's new rows, fed chunk by chunk,
+      each in key order, upsert of the rest, quarantine, unmatched barcodes, cursor move), and
+      each account's health record behind its pages. Before the pages: the per-account cursor read.
    V  ``check_page`` only (no database), to show where A's time goes. Once, not timed per
       repetition: ``validate_page`` (pydantic alone, what A used before) for reference.
    W  A's page writes alone: ``write_page`` of the already-checked pages (whole pages), one

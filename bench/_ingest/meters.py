@@ -1,9 +1,10 @@
 """The ingestion bench's meters: the wall clock of a pass, of A's steps, and the CPU A used.
 
 Owns :func:`timed` (one pass after a ``gc.collect``: rows and seconds), :class:`StepTimer`
-(wall-clock timers around the real functions the page loop calls and the warehouse's
-connections, reported under :data:`STEP_ORDER`) and :class:`CpuMeter` (CPU seconds of this
-process, of the PostgreSQL server and of every other process on the machine during a pass).
+(wall-clock timers around the real functions and methods the page loop calls and the
+warehouse's connections, reported under :data:`STEP_ORDER`) and :class:`CpuMeter` (CPU
+seconds of this process, of the PostgreSQL server and of every other process on the machine
+during a pass).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from supplybrain_pipelines.assets.ingest import _pages as pages_module
 from supplybrain_pipelines.assets.ingest import wb as wb_asset
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
-#: (module, name) that the page loop calls, and the step they are reported under. Validation runs
-#: in the asset's thread, the rest in its writer thread at the same time.
+#: (module or class, name) that the page loop calls, and the step they are reported under.
+#: Validation runs in the asset's thread, the rest in its writer thread at the same time.
 STEPS = {
     (wb_asset, "check_page"): "validate (check_page)",
     (pages_module, "stored_versions"): "stored-version check (stale/new keys)",
+    (pages_module.NewRowsCopy, "write"): "bulk write (COPY new + upsert rest)",
+    (pages_module.NewRowsCopy, "close"): "bulk write (COPY new + upsert rest)",
     (pages_module, "bulk_upsert"): "bulk write (COPY new + upsert rest)",
     (pages_module, "quarantine"): "quarantine + unmatched + cursor",
     (pages_module, "unmatched_wb_barcodes"): "quarantine + unmatched + cursor",

@@ -80,7 +80,7 @@ class _ScaledNumericDumper(Dumper):
     The look-up is the dict's own (C): psycopg calls the ``dump`` found on the instance, which
     ``__init__`` sets to it, so no Python frame runs per value. It is keyed by value, which is
     exact only for a declared scale: ``Decimal("1.0") == Decimal("1.00")`` share an encoding,
-    and PostgreSQL rescales both to the column's scale. :func:`_copy_new` uses it only then."""
+    and PostgreSQL rescales both to the column's scale. :class:`NewRowsCopy` uses it only then."""
 
     format = pq.Format.BINARY
     oid = _NUMERIC
@@ -143,7 +143,9 @@ def bulk_upsert(
     raw = conn.connection.driver_connection  # psycopg 3 connection, inside our transaction
     inserted = 0
     if new_rows:
-        copied = _copy_new(raw, target, columns, new_rows)
+        with NewRowsCopy(conn, table, columns) as copying:
+            copying.write(new_rows)
+            copied = copying.close()
         if copied is None:  # a key exists after all: upsert them with the rest
             rows = [*new_rows, *rows]
         else:
@@ -177,30 +179,100 @@ def bulk_upsert(
     return UpsertResult(inserted=inserted + staged_new, updated=updated)
 
 
-def _copy_new(raw: psycopg.Connection, target: str, columns: Sequence[str],
-              rows: Collection[Sequence[Any]]) -> int | None:
-    """Binary COPY of ``rows`` into ``target`` under a savepoint; None (and nothing written)
-    when a key is already there. Binary: PostgreSQL parses nothing, and psycopg dumps a
-    datetime eight times faster than as text. Rows are formatted as they are sent, so the
-    server works on the first ones while Python formats the rest."""
-    cols = ", ".join(_quote(c) for c in columns)
-    with raw.cursor() as cur:
-        types = _column_types(cur, target, columns)
-        if all(typmod >= 0 for oid, typmod in types if oid == _NUMERIC):
-            cur.adapters.register_dumper(None, _ScaledNumericDumper)  # this cursor only
-        cur.execute("SAVEPOINT bulk_upsert_new_rows")
+class NewRowsCopy:
+    """A binary COPY of rows whose keys the caller has just found absent, straight into
+    ``table`` (no staging), in the caller's transaction and under a savepoint. Use it as a
+    context manager: leaving the block with an error ends an open COPY with that error.
+
+    ``write(rows)`` may be called many times: all of it streams into one COPY, so PostgreSQL
+    inserts the rows while the caller prepares the next ones and is waited for once, at
+    ``close()`` (a COPY per chunk of 10 000 rows measured 11 % slower for WB pages).
+    ``close()`` gives the number of rows inserted, or None when one of the keys was there after
+    all (another writer came first): then none of them is written and ``written`` holds them
+    for the caller to upsert. A ``write`` after ``close()`` starts a new COPY.
+
+    Binary: PostgreSQL parses nothing, and psycopg dumps a datetime eight times faster than as
+    text; so each value must have the Python type psycopg dumps for its column (str for text,
+    int or Decimal for numeric, an aware datetime for timestamptz).
+    """
+
+    _SAVEPOINT = "new_rows_copy"
+
+    def __init__(self, conn: Connection, table: Table, columns: Sequence[str]) -> None:
+        self._raw: psycopg.Connection = conn.connection.driver_connection
+        self._target = quoted_name(table)
+        self._columns = list(columns)
+        self._cursor: psycopg.Cursor | None = None
+        self._copying: Any = None  # the open COPY's context manager
+        self._write_row: Callable[[Sequence[Any]], None] | None = None
+        self._conflict = False
+        #: The rows written since the COPY began.
+        self.written: list[Sequence[Any]] = []
+
+    def __enter__(self) -> NewRowsCopy:
+        return self
+
+    def __exit__(self, kind: type | None, error: BaseException | None, tb: object) -> None:
+        if self._copying is not None:  # an error left the block with the COPY open
+            self._end(error)
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
+
+    def write(self, rows: Iterable[Sequence[Any]]) -> None:
+        if self._cursor is None:
+            self._open()
+        rows = rows if isinstance(rows, list) else list(rows)
+        self.written += rows
+        if self._conflict:  # (the server told before the end)
+            return
+        write_row = self._write_row
         try:
-            with cur.copy(f"COPY {target} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types([oid for oid, _ in types])
-                write = copy.write_row
-                for row in rows:
-                    write(row)
-        except psycopg.errors.UniqueViolation:
-            cur.execute("ROLLBACK TO SAVEPOINT bulk_upsert_new_rows")
-            return None
-        copied = cur.rowcount
-        cur.execute("RELEASE SAVEPOINT bulk_upsert_new_rows")
-    return copied
+            for row in rows:
+                write_row(row)  # type: ignore[misc]
+        except BaseException as error:
+            self._end(error)
+            if not isinstance(error, psycopg.errors.UniqueViolation):
+                raise
+            self._conflict = True
+
+    def close(self) -> int | None:
+        """End the COPY: the rows inserted, or None (nothing written) if a key was there."""
+        if self._cursor is None:
+            return 0
+        if not self._conflict:
+            try:
+                self._end(None)
+            except psycopg.errors.UniqueViolation:
+                self._conflict = True
+        cursor, self._cursor = self._cursor, None
+        try:
+            if self._conflict:
+                cursor.execute(f"ROLLBACK TO SAVEPOINT {self._SAVEPOINT}")
+                return None
+            inserted = cursor.rowcount
+            cursor.execute(f"RELEASE SAVEPOINT {self._SAVEPOINT}")
+            return inserted
+        finally:
+            cursor.close()
+
+    def _open(self) -> None:
+        self.written, self._conflict = [], False
+        cursor = self._cursor = self._raw.cursor()
+        types = _column_types(cursor, self._target, self._columns)
+        if all(typmod >= 0 for oid, typmod in types if oid == _NUMERIC):
+            cursor.adapters.register_dumper(None, _ScaledNumericDumper)  # this cursor only
+        cursor.execute(f"SAVEPOINT {self._SAVEPOINT}")
+        cols = ", ".join(_quote(c) for c in self._columns)
+        self._copying = cursor.copy(f"COPY {self._target} ({cols}) FROM STDIN (FORMAT BINARY)")
+        copy = self._copying.__enter__()
+        copy.set_types([oid for oid, _ in types])
+        self._write_row = copy.write_row
+
+    def _end(self, error: BaseException | None) -> None:
+        """Finish the open COPY, or abandon it with ``error`` (psycopg tells the server)."""
+        copying, self._copying, self._write_row = self._copying, None, None
+        copying.__exit__(type(error) if error else None, error, None)
 
 
 class PostgresWarehouse(dg.ConfigurableResource):

@@ -12,7 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from supplybrain_pipelines.db import tables as t
-from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, UpsertResult, bulk_upsert
+from supplybrain_pipelines.resources.warehouse import (
+    NewRowsCopy,
+    PostgresWarehouse,
+    UpsertResult,
+    bulk_upsert,
+)
 from supplybrain_pipelines_tests.fixtures_db import fetch_all, url_text
 
 COLUMNS = ["code", "name"]
@@ -98,3 +103,45 @@ def test_equal_numerics_of_another_scale_keep_their_text_in_an_unscaled_column(m
     finally:
         table.drop(engine)
         engine.dispose()
+
+
+def test_batches_stream_into_one_copy(warehouse, migrated_db_url):
+    with warehouse.transaction() as conn, NewRowsCopy(conn, t.article, COLUMNS) as copying:
+        copying.write([("A", "a"), ("B", "b")])
+        copying.write(iter([("C", "c")]))
+        status = conn.connection.driver_connection.info.transaction_status
+        assert status == psycopg.pq.TransactionStatus.ACTIVE  # one COPY, still going on
+        assert copying.close() == 3
+        copying.write([("D", "d")])  # a second COPY after the first one ended
+        assert copying.close() == 1
+    assert [(c, n) for c, n, _ in articles(migrated_db_url)] == [
+        ("A", "a"), ("B", "b"), ("C", "c"), ("D", "d")]
+
+
+def test_a_key_there_after_all_in_a_later_batch_writes_none_of_the_copy(warehouse,
+                                                                        migrated_db_url):
+    warehouse.bulk_upsert(t.article, COLUMNS, [("B", "old")], KEY)
+    with warehouse.transaction() as conn, NewRowsCopy(conn, t.article, COLUMNS) as copying:
+        copying.write([("A", "a")])
+        copying.write([("B", "b"), ("C", "c")])
+        assert copying.close() is None
+        assert copying.written == [("A", "a"), ("B", "b"), ("C", "c")]
+        # the transaction goes on: the caller upserts them
+        assert bulk_upsert(conn, t.article, COLUMNS, copying.written, KEY) == UpsertResult(2, 1)
+    assert [(c, n) for c, n, _ in articles(migrated_db_url)] == [("A", "a"), ("B", "b"),
+                                                                  ("C", "c")]
+
+
+def test_an_error_in_an_open_copy_rolls_back_cleanly(warehouse, migrated_db_url):
+    with (pytest.raises(RuntimeError, match="the page was given up"),
+          warehouse.transaction() as conn, NewRowsCopy(conn, t.article, COLUMNS) as copying):
+        copying.write([("A", "a")])
+        raise RuntimeError("the page was given up")  # the COPY is still open here
+    with (pytest.raises(psycopg.errors.StringDataRightTruncation),
+          warehouse.transaction() as conn, NewRowsCopy(conn, t.article, COLUMNS) as copying):
+        copying.write([("B", "b")])
+        copying.write([("C", "x" * 300)])  # name is varchar(255)
+        copying.close()
+    assert articles(migrated_db_url) == []
+    warehouse.bulk_upsert(t.article, COLUMNS, [("Z", "z")], KEY)  # the connection pool is fine
+    assert [c for c, _, _ in articles(migrated_db_url)] == ["Z"]

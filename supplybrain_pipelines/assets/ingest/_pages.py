@@ -1,9 +1,9 @@
 """Writing validated pages of an incremental feed: stale check, bulk write, quarantine, cursor.
 
 ``write_page`` is one page's transaction: rows older than the stored version are quarantined as
-stale duplicates, rows with new keys are COPYed straight into the table, the others go through
-the upsert (which leaves unchanged rows alone), then the quarantine, the unmatched barcodes and
-the cursor move, all committed together.
+stale duplicates, rows with new keys are COPYed straight into the table (one COPY for the page,
+fed chunk by chunk), the others go through the upsert (which leaves unchanged rows alone), then
+the quarantine, the unmatched barcodes and the cursor move, all committed together.
 
 The asset's thread validates a page in chunks (``split_page``, ``check_page``);
 ``PageWriter`` runs the page's write in a background thread, which takes the chunks as they
@@ -31,7 +31,7 @@ from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.records import Rejected
 from supplybrain_pipelines.logic.records_fast import CheckedPage, FastModel
 from supplybrain_pipelines.resources.marketplace import Account
-from supplybrain_pipelines.resources.warehouse import bulk_upsert, quoted_name
+from supplybrain_pipelines.resources.warehouse import NewRowsCopy, bulk_upsert, quoted_name
 
 #: Joins text keys into one parameter (PostgreSQL splits it again): far cheaper than binding an
 #: array of 80 000 strings. Keys that contain it are bound as an array instead.
@@ -152,15 +152,25 @@ def _split(feed: Feed, chunk: CheckedPage, stored: dict[Any, datetime]
     return new, existing, stale
 
 
+def _close_copy(copying: NewRowsCopy, later: list[tuple]) -> int:
+    """Close ``copying``: the rows it inserted. If one of their keys was there after all, it
+    inserted none, and its rows join ``later``, the upsert (which counts them as it finds them)."""
+    copied = copying.close()
+    if copied is None:
+        later[:0] = copying.written
+        return 0
+    return copied
+
+
 def write_page(conn: Connection, feed: Feed, account: Account,
                page: CheckedPage | PageChunks, run_id: str | None) -> PageWritten:
     """One page in the caller's transaction, from its checked chunks as they come: nothing of
     it is written unless all of it is. The stored versions of the page's keys are read first;
-    rows older than them are stale, rows with new keys are COPYed in chunk by chunk, each chunk
-    in key order (the primary key index then takes them leaf by leaf, which spares PostgreSQL
-    about a fifth of its work per row), the others upserted at the end (unchanged rows are left
-    alone); then the rejected and stale records are quarantined, the unmatched barcodes noted
-    and the cursor moved."""
+    rows older than them are stale. Rows with new keys stream into one binary COPY for the
+    page as the chunks come (``NewRowsCopy``), each chunk in key order (the primary key index
+    then takes them leaf by leaf, which spares PostgreSQL about a fifth of its work per row);
+    the others are upserted at the end (unchanged rows are left alone). Then the rejected and
+    stale records are quarantined, the unmatched barcodes noted and the cursor moved."""
     if isinstance(page, CheckedPage):
         keys = frozenset(row[feed.model.key_index] for row in page.rows)
         parts: Iterable[CheckedPage] = (page,)
@@ -170,37 +180,39 @@ def write_page(conn: Connection, feed: Feed, account: Account,
     by_key, by_version = itemgetter(key_at), itemgetter(version_at)
     stored = stored_versions(conn, feed.table, feed.key, list(keys))
     pick_barcode = itemgetter(feed.model.fields.index("barcode"))
-    inserted, updated, later, rejected, stale, barcodes = 0, 0, [], [], [], set()
+    inserted, later, rejected, stale, barcodes = 0, [], [], [], set()
     newest: tuple | None = None  # (row, raw version) of the first newest kept row
     kept = 0
-    for checked in parts:
-        rows = checked.rows
-        if not keys.issuperset(map(by_key, rows)):  # a key under another name than the JSON one
-            stored |= stored_versions(conn, feed.table, feed.key,
-                                      [key for key in map(by_key, rows) if key not in keys])
-        new_rows, kept_at = rows, range(len(rows))
-        if stored and not stored.keys().isdisjoint(map(by_key, rows)):
-            new_at, existing_at, part_stale = _split(feed, checked, stored)
-            new_rows = [rows[at] for at in new_at]
-            later += [rows[at] for at in existing_at]
-            stale += part_stale
-            kept_at = sorted(new_at + existing_at)
-        if new_rows:  # upserted instead if one of them exists after all: counted as such
-            copied = bulk_upsert(conn, feed.table, feed.columns, [], [feed.key],
-                                 new_rows=sorted(new_rows, key=by_key))
-            inserted, updated = inserted + copied.inserted, updated + copied.updated
-        rejected += checked.rejected
-        kept_rows = rows if len(kept_at) == len(rows) else [rows[at] for at in kept_at]
-        if kept_rows:
-            kept += len(kept_rows)
-            barcodes.update(map(pick_barcode, kept_rows))
-            versions = list(map(by_version, kept_rows))
-            at = kept_at[versions.index(max(versions))]  # the first newest
-            if newest is None or rows[at][version_at] > newest[0][version_at]:
-                newest = (rows[at], checked.versions_raw[at])
+    with NewRowsCopy(conn, feed.table, feed.columns) as copying:
+        for checked in parts:
+            rows = checked.rows
+            if not keys.issuperset(map(by_key, rows)):  # a key under another name than JSON's
+                inserted += _close_copy(copying, later)  # (no statement during a COPY)
+                stored |= stored_versions(conn, feed.table, feed.key,
+                                          [key for key in map(by_key, rows) if key not in keys])
+            new_rows, kept_at = rows, range(len(rows))
+            if stored and not stored.keys().isdisjoint(map(by_key, rows)):
+                new_at, existing_at, part_stale = _split(feed, checked, stored)
+                new_rows = [rows[at] for at in new_at]
+                later += [rows[at] for at in existing_at]
+                stale += part_stale
+                kept_at = sorted(new_at + existing_at)
+            if new_rows:
+                copying.write(sorted(new_rows, key=by_key))
+            rejected += checked.rejected
+            kept_rows = rows if len(kept_at) == len(rows) else [rows[at] for at in kept_at]
+            if kept_rows:
+                kept += len(kept_rows)
+                barcodes.update(map(pick_barcode, kept_rows))
+                versions = list(map(by_version, kept_rows))
+                at = kept_at[versions.index(max(versions))]  # the first newest
+                if newest is None or rows[at][version_at] > newest[0][version_at]:
+                    newest = (rows[at], checked.versions_raw[at])
+        inserted += _close_copy(copying, later)
+    updated = 0
     if later:
         upserted = bulk_upsert(conn, feed.table, feed.columns, later, [feed.key])
-        inserted, updated = inserted + upserted.inserted, updated + upserted.updated
+        inserted, updated = inserted + upserted.inserted, upserted.updated
     quarantined = quarantine(conn, account, f"wb/{feed.endpoint}", rejected + stale, run_id)
     unmatched = unmatched_wb_barcodes(conn, barcodes)
     note_unmatched(conn, "wb", account, unmatched)

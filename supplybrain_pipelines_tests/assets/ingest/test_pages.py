@@ -130,6 +130,23 @@ def test_a_new_key_that_another_writer_stored_meanwhile_is_upserted_not_duplicat
     assert sorted(stored(engine)) == ["x", "y"]
 
 
+def test_a_key_stored_meanwhile_in_a_later_chunk_sends_the_whole_page_to_the_upsert(
+        engine, monkeypatch):
+    first = check_page([order("p"), order("q")], ORDERS.model, (1,))
+    second = check_page([order("r"), order("x")], ORDERS.model, (1,))
+    store(engine, order("x", "2026-03-05T00:00:00"))
+    monkeypatch.setattr(_pages, "stored_versions", lambda *args: {})  # as if it landed after
+    parts = PageChunks(frozenset("pqrx"))
+    parts.put(first)
+    parts.put(second)
+    parts.close()
+    with engine.begin() as conn:
+        written = write_page(conn, ORDERS, ACCOUNT, parts, "r1")
+    assert (written.rows, written.inserted, written.updated) == (4, 3, 1)
+    assert sorted(stored(engine)) == ["p", "q", "r", "x"]
+    assert stored(engine)["x"].last_change_at == datetime(2026, 3, 6, 7, 11, 7, tzinfo=UTC)
+
+
 def test_a_key_the_page_names_under_another_name_is_looked_up_too(engine):
     store(engine, order("a"))
     page = check_page([order("a", "2026-03-05T00:00:00"), order("b")], ORDERS.model, (1,))

@@ -4,7 +4,8 @@ Assets write their tables through :class:`PostgresWarehouse`: one transaction pe
 (``with warehouse.transaction() as conn``), and :meth:`PostgresWarehouse.bulk_upsert` for many
 rows (COPY into a temporary table, then one ``INSERT … ON CONFLICT``; about 130k rows/s here
 against about 80k for ``executemany``). Rows the caller knows to be new can skip the staging:
-``bulk_upsert(…, new_rows=…)`` COPYs them straight into the table, about twice as fast again.
+``bulk_upsert(…, new_rows=…)`` COPYs them straight into the table, about twice as fast again;
+:class:`NewRowsCopy` does the same for rows that come in batches, in one COPY.
 """
 
 from __future__ import annotations

@@ -110,3 +110,30 @@ WB_MIN_INTERVAL_ENV = "SUPPLYBRAIN_WB_MIN_INTERVAL_SECONDS"
 def wb_min_interval_seconds() -> float:
     raw = os.environ.get(WB_MIN_INTERVAL_ENV, "").strip()
     return float(raw) if raw else 60.0
+
+
+#: IANA time zone of the brand's business day (daily rollups, as-of dates, stock history).
+BUSINESS_TZ_ENV = "SUPPLYBRAIN_BUSINESS_TZ"
+DEFAULT_BUSINESS_TZ = "Europe/Moscow"
+
+
+def business_timezone_name() -> str:
+    """The business time zone's IANA name (``SUPPLYBRAIN_BUSINESS_TZ``, default Europe/Moscow);
+    ConfigError when the name is not a known zone."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get(BUSINESS_TZ_ENV) or DEFAULT_BUSINESS_TZ
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{BUSINESS_TZ_ENV}={name!r} is not a known IANA time zone; use a "
+                          "name such as Europe/Moscow.") from None
+    return name
+
+
+def business_today():
+    """Today's date in the business time zone (the default as-of date of planning)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(business_timezone_name())).date()

@@ -237,6 +237,15 @@ FILES: tuple[FileSpec, ...] = (
                    Ref("sku_unit", SKU, "sku_unit_id"),
                    Ref("warehouse", ("warehouse_code",), "warehouse_id")),
              conflict=("sku_unit_id", "warehouse_id"), write="stock"),
+    # What a SKU unit had available on a past business day (available ≤ 0: out of stock);
+    # demand reads it for in-stock days. The ``supply`` asset records its own as-of day.
+    FileSpec("stock_history.csv", t.stock_history,
+             (Column("day", DATE, required=True, db="day"), ARTICLE, COLOR, SIZE,
+              Column("available", NUMBER, required=True, db="available")),
+             keys=(("day", *SKU),),
+             refs=(Ref("article", A), Ref("color", C), Ref("size", S),
+                   Ref("sku_unit", SKU, "sku_unit_id")),
+             conflict=("day", "sku_unit_id")),
     FileSpec("purchase_orders.csv", t.purchase_order,
              (Column("external_ref", required=True, db="external_ref", max_len=255),
               Column("status", CHOICE, required=True, db="status", choices=PO_STATUSES),

@@ -5,7 +5,8 @@
 refresh, plus rows that were unmatched and may map now. Both are found through indexes (the BRIN
 index on ``ingested_at``, the raw table's key for the unmatched lines' order ids), never by a
 scan of the whole order history. ``orders_daily`` is recomputed only for the days those rows
-touch, in the same transaction, so the two never disagree.
+touch, in the same transaction, so the two never disagree. A day is a calendar day in the
+business time zone (``SUPPLYBRAIN_BUSINESS_TZ``, default Europe/Moscow; ``db/orders_rollup.py``).
 """
 
 from datetime import UTC, datetime
@@ -14,7 +15,9 @@ import dagster as dg
 from sqlalchemy import func, select, text
 
 from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
+from supplybrain_pipelines.config import business_timezone_name
 from supplybrain_pipelines.db import tables as t
+from supplybrain_pipelines.db.orders_rollup import rebuild_days
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 GROUP = "ingest"
@@ -38,7 +41,7 @@ WHERE (o.ordered_at, o.item_key, o.article_id, o.bundle_type_id, o.color_id, o.s
       (EXCLUDED.ordered_at, EXCLUDED.item_key, EXCLUDED.article_id, EXCLUDED.bundle_type_id,
        EXCLUDED.color_id, EXCLUDED.size_id, EXCLUDED.sku_unit_id, EXCLUDED.quantity,
        EXCLUDED.price, EXCLUDED.is_cancelled, EXCLUDED.cancelled_at, EXCLUDED.last_change_at)
-RETURNING (o.ordered_at AT TIME ZONE 'UTC')::date AS day
+RETURNING (o.ordered_at AT TIME ZONE :tz)::date AS day
 """
 
 #: One WB order row is one unit. A barcode maps to an article's bundle type in a size, or to a
@@ -76,23 +79,8 @@ DROP_REMOVED_POSITIONS = """
 DELETE FROM supplybrain.orders o
 WHERE o.channel = 'moysklad' AND o.item_key NOT LIKE 'sku:%'
   AND NOT EXISTS (SELECT 1 FROM supplybrain.ms_order_positions p WHERE p.id = o.order_id)
-RETURNING (o.ordered_at AT TIME ZONE 'UTC')::date AS day
+RETURNING (o.ordered_at AT TIME ZONE :tz)::date AS day
 """
-
-ROLLUP_DAYS = """
-INSERT INTO supplybrain.orders_daily (day, channel, account_id, item_key, article_id,
-    bundle_type_id, color_id, size_id, sku_unit_id, units_ordered, units_cancelled, units_net,
-    revenue)
-SELECT (ordered_at AT TIME ZONE 'UTC')::date, channel, account_id, item_key,
-       min(article_id), min(bundle_type_id), min(color_id), min(size_id), min(sku_unit_id),
-       sum(quantity), coalesce(sum(quantity) FILTER (WHERE is_cancelled), 0),
-       coalesce(sum(quantity) FILTER (WHERE NOT is_cancelled), 0),
-       coalesce(sum(price * quantity) FILTER (WHERE NOT is_cancelled), 0)
-FROM supplybrain.orders
-WHERE (ordered_at AT TIME ZONE 'UTC')::date = ANY (:days)
-GROUP BY 1, 2, 3, 4
-"""
-
 
 @dg.multi_asset(
     specs=[
@@ -103,13 +91,15 @@ GROUP BY 1, 2, 3, 4
                      "lines keep NULL mappings and are listed in unmatched_items.",
                      code_version="1"),
         dg.AssetSpec("orders_daily", group_name=GROUP, owners=OWNERS, kinds={"postgres"},
-                     deps=["orders"], code_version="1",
-                     description="Daily rollup of orders per channel, account and item: "
-                     "units ordered, cancelled and net, and revenue. Demand reads this."),
+                     deps=["orders"], code_version="2",
+                     description="Daily rollup of orders per business day (calendar day in "
+                     "SUPPLYBRAIN_BUSINESS_TZ, default Europe/Moscow), channel, account and "
+                     "item: units ordered, cancelled and net, and revenue. Demand reads this."),
     ],
 )
 def orders_and_rollup(context: dg.AssetExecutionContext, warehouse: PostgresWarehouse):
     w = t.refresh_watermarks.c
+    tz = business_timezone_name()
     with warehouse.transaction() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('supplybrain.orders'))"))
         watermark = conn.execute(select(w.watermark).where(w.target == "orders")
@@ -119,14 +109,12 @@ def orders_and_rollup(context: dg.AssetExecutionContext, warehouse: PostgresWare
         changed = 0
         for source in (WB_ORDERS, MS_POSITIONS):
             result = conn.execute(text(UPSERT_ORDERS.format(select=source)),
-                                  {"watermark": watermark}).scalars().all()
+                                  {"watermark": watermark, "tz": tz}).scalars().all()
             changed += len(result)
             days.update(result)
-        removed = conn.execute(text(DROP_REMOVED_POSITIONS)).scalars().all()
+        removed = conn.execute(text(DROP_REMOVED_POSITIONS), {"tz": tz}).scalars().all()
         days.update(removed)
-        if days:
-            conn.execute(t.orders_daily.delete().where(t.orders_daily.c.day.in_(days)))
-            conn.execute(text(ROLLUP_DAYS), {"days": sorted(days)})
+        rebuild_days(conn, days, tz)
         conn.execute(text(
             "INSERT INTO supplybrain.refresh_watermarks (target, watermark) "
             "VALUES ('orders', :now) ON CONFLICT (target) DO UPDATE SET watermark = :now"),

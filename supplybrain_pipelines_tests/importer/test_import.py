@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -55,7 +56,8 @@ def net_units_by_day(orders_csv: Path) -> dict[date, Decimal]:
         at = datetime.fromisoformat(row["ordered_at"])
         at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
         cancelled = row.get("is_cancelled") == "true" or bool(row.get("cancelled_at"))
-        net[at.date()] += Decimal(0) if cancelled else Decimal(row["quantity"])
+        day = at.astimezone(ZoneInfo("Europe/Moscow")).date()  # the business day
+        net[day] += Decimal(0) if cancelled else Decimal(row["quantity"])
     return dict(net)
 
 
@@ -94,7 +96,7 @@ def test_the_scenario_imports_every_file(migrated_db_url):
                item_key <> barcode) FROM supplybrain.orders""")[0][2:] == (0, 0)
 
 
-def test_orders_daily_holds_the_files_net_units_per_utc_day(migrated_db_url):
+def test_orders_daily_holds_the_files_net_units_per_moscow_day(migrated_db_url):
     report = import_directory(migrated_db_url, SCENARIO_SMALL)
     assert report.result("orders.csv").days_rebuilt == 60
     expected = net_units_by_day(SCENARIO_SMALL / "orders.csv")
@@ -212,19 +214,20 @@ def test_orders_by_natural_keys_timezones_and_a_moved_order(migrated_db_url, sce
         "moysklad,7,e,2026-09-02T23:30:00-02:00,,TR-100,WHT,XL,,2,450.00,,\n")
     report = import_directory(migrated_db_url, scenario)
     assert report.ok, "\n".join(report.lines())
-    assert report.result("orders.csv").days_rebuilt == 3
+    # Days are Moscow days: a (22:30 UTC on 1 September) is on 2 September, e (01:30 UTC on
+    # 3 September) on 3 September.
+    assert report.result("orders.csv").days_rebuilt == 2
     daily = """SELECT day, channel, account_id, item_key, units_ordered, units_cancelled,
                       units_net, revenue FROM supplybrain.orders_daily ORDER BY 1, 2, 4"""
     assert fetch_all(migrated_db_url, daily) == [
-        (date(2026, 9, 1), "wb", 1, "4601234500002", 1, 0, 1, Decimal("1490.00")),
         (date(2026, 9, 2), "moysklad", 7, "sku:TR-100:WHT:XL", 3, 0, 3, Decimal("1350.00")),
-        (date(2026, 9, 2), "wb", 1, "4601234500002", 1, 0, 1, Decimal("1490.00")),
+        (date(2026, 9, 2), "wb", 1, "4601234500002", 2, 0, 2, Decimal("2980.00")),
         (date(2026, 9, 2), "wb", 1, "4601234500204", 1, 1, 0, Decimal("0.00")),
         (date(2026, 9, 3), "moysklad", 7, "sku:TR-100:WHT:XL", 2, 0, 2, Decimal("900.00")),
     ]
     assert sum(r[0] for r in fetch_all(migrated_db_url, "SELECT units_net FROM "
                                        "supplybrain.orders_daily")) == 7  # the file's net
-    # Order a moves from 2026-09-01 (UTC) to 2026-09-04: both days are rebuilt.
+    # Order a moves from 2026-09-02 (Moscow) to 2026-09-04: both days are rebuilt.
     edit(scenario / "orders.csv", 2, "wb,1,a,2026-09-04T10:00:00Z,4601234500002,,,,,1,1490.00,,")
     moved = import_directory(migrated_db_url, scenario).result("orders.csv")
     assert (moved.counts.updated, moved.counts.unchanged, moved.days_rebuilt) == (1, 4, 2)

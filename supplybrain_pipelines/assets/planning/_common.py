@@ -4,11 +4,13 @@ of computed rows and a pause of the cyclic garbage collector for their per-SKU l
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import dagster as dg
 from sqlalchemy import Connection, Table
+
+from supplybrain_pipelines.config import business_today
 
 GROUP = "planning"
 
@@ -27,13 +29,15 @@ class PlanningConfig(dg.Config):
     """Run config of the planning assets."""
 
     as_of: str | None = None
-    """The as-of date (UTC, YYYY-MM-DD) the windows end at; default: today."""
+    """The as-of day (YYYY-MM-DD, a business day) the windows end at; default: today in the
+    business time zone (SUPPLYBRAIN_BUSINESS_TZ, Europe/Moscow by default)."""
     window_days: int = 30
     """Length of the demand window in days."""
 
 
 def as_of_date(config: PlanningConfig) -> date:
-    return date.fromisoformat(config.as_of) if config.as_of else datetime.now(UTC).date()
+    """The configured as-of day, else today in the business time zone."""
+    return date.fromisoformat(config.as_of) if config.as_of else business_today()
 
 
 def copy_rows(conn: Connection, table: Table, columns: Sequence[str],

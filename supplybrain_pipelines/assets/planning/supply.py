@@ -1,7 +1,8 @@
 """``supply``: what each SKU unit has and will have — own stock, WB stock (bundles turned into
 singles), returns on their way back, and open purchase orders by ETA — and the inventory
-position. It also records today's availability in ``stock_history``, from which ``demand``
-learns in-stock days.
+position. A run for the current business day also records today's availability in
+``stock_history``, from which ``demand`` learns in-stock days; a run for a past as-of writes
+no history.
 """
 
 import dagster as dg
@@ -14,6 +15,7 @@ from supplybrain_pipelines.assets.planning._common import (
     PlanningConfig,
     as_of_date,
 )
+from supplybrain_pipelines.config import business_today
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
@@ -108,11 +110,14 @@ FROM ({SUPPLY}) s
 CROSS JOIN LATERAL (SELECT s.own_stock + s.wb_single_stock + s.wb_bundle_stock AS on_hand) x
 """
 
-#: Today's availability per SKU unit, for demand's in-stock days.
+#: Today's availability per SKU unit, for demand's in-stock days. A day counts as in stock
+#: when any run of that day saw stock (a SKU unit that sold out at noon still sold that day),
+#: so a later run of the same day keeps the larger value.
 RECORD_HISTORY = """
 INSERT INTO supplybrain.stock_history (day, sku_unit_id, available)
 SELECT as_of, sku_unit_id, on_hand FROM supplybrain.supply
-ON CONFLICT (day, sku_unit_id) DO UPDATE SET available = EXCLUDED.available
+ON CONFLICT (day, sku_unit_id)
+DO UPDATE SET available = greatest(stock_history.available, EXCLUDED.available)
 """
 
 TOTALS = """
@@ -135,11 +140,15 @@ def supply(context: dg.AssetExecutionContext, config: PlanningConfig,
         # SUPPLY selects the table's columns in order up to on_hand and position, which
         # WRITE_SUPPLY adds.
         conn.execute(text(WRITE_SUPPLY), {"as_of": as_of})
-        # One statement, no parameters: a VALUES list would need 3 binds per SKU unit
-        # (PostgreSQL allows 65 535 per statement).
-        conn.execute(text(RECORD_HISTORY))
+        # The history is a record of what was: only a run for the current business day
+        # records availability; a run for a past as-of reads the history and writes none.
+        recorded = as_of == business_today()
+        if recorded:
+            conn.execute(text(RECORD_HISTORY))
         totals = conn.execute(text(TOTALS)).one()
-    context.log.info(f"supply as of {as_of}: {totals.sku_units} SKU units")
+    context.log.info(f"supply as of {as_of}: {totals.sku_units} SKU units; stock history "
+                     + ("recorded for today" if recorded else "not written (past as-of)"))
     return dg.MaterializeResult(metadata=table_metadata(
         warehouse, t.supply, as_of=as_of.isoformat(), units_on_hand=float(totals.on_hand),
-        units_on_order_within_lead=float(totals.on_order_within_lead)))
+        units_on_order_within_lead=float(totals.on_order_within_lead),
+        stock_history_recorded=recorded))

@@ -51,6 +51,12 @@ orders_daily = sa.Table(
     sa.Column("units_cancelled", sa.Numeric(14, 3), nullable=False),
     sa.Column("units_net", sa.Numeric(14, 3), nullable=False),
     sa.Column("revenue", sa.Numeric(16, 2), nullable=False),
+    # demand asks per SKU unit whether it was ever ordered before its window: singles by SKU
+    # unit, bundles by article, size and bundle type (migration 0009)
+    sa.Index("ix_orders_daily_sku_unit_id_day", "sku_unit_id", "day",
+             postgresql_where=sa.text("sku_unit_id IS NOT NULL")),
+    sa.Index("ix_orders_daily_bundle_day", "article_id", "size_id", "bundle_type_id", "day",
+             postgresql_where=sa.text("bundle_type_id IS NOT NULL")),
 )
 
 stock = sa.Table(

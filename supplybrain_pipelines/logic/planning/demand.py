@@ -1,298 +1,185 @@
-"""Demand estimation for sparse daily sales: demand class, Croston family, in-stock velocity, σ.
+"""Demand of many SKU units at once: one in-stock mask, then velocity, σ, class and rate from it.
 
-Source for every convention: ``planning_and_marketplace_apis.md`` §4.1–4.2.
+Every function takes a matrix with one row per SKU unit and one column per day of the window
+(oldest first), so the ``demand`` asset computes a whole catalogue in a few numpy passes; a
+single series is a one-row matrix (:func:`summarize_series`). Source for every convention:
+``planning_and_marketplace_apis.md`` §4.1–4.2.
 
-Conventions (pinned, tested):
+**The in-stock mask** (:func:`in_stock_mask`) says which days of the window count, and it is
+the only one: velocity, σ, ADI, CV² and the rate all use it. A day counts when
 
-- **Croston decomposition** (statsforecast ``_croston_classic``; R ``forecast::croston``): sizes
-  z = the non-zero values; intervals p measured *from the series start*, i.e.
-  ``diff([0] + [i + 1 for each non-zero index i])`` — the first interval is the 1-based position
-  of the first demand.
-- **SES initialisation**: the level starts at the *first observation* and is then updated with
-  every later one (statsforecast ``ses``: ``fitted[0] = x[0]``); the forecast is the level after
-  the last observation. This is the initialisation that gives
-  ``croston([1, 0, 0, 0, 2, 0, 0], 0.1) = 1.1 / 1.3 = 0.8461538`` (R forecast#26). Other
-  conventions do not: starting each level at the mean of its values gives 1.505 / 2.515 =
-  0.598; intervals measured only between demands (p = [4]) give 1.1 / 4 = 0.275; 0-based
-  positions (p = [0, 4]) give 1.1 / 0.4 = 2.75.
-- **ADI** = mean of those same intervals (so ADI and Croston see the same p); **CV²** =
-  (sample standard deviation / mean)² of the non-zero sizes, 0 with fewer than two sizes.
-  Cut-offs ADI 1.32 and CV² 0.49 (Syntetos–Boylan, §4.1).
-- **σ of daily demand**: the *sample* standard deviation (n − 1). σ_d is estimated from a
-  30-day sample of days, not known for the population; the n − 1 form is what R ``sd`` (the
-  input to inventorize's ``reorderpoint``) and ``statistics.stdev`` compute, and the
-  population form would understate safety stock on short windows. Fewer than two days → 0.
+- it is on or after the SKU unit's *first evidence* day S (its first order, through a bundle
+  or on its own, cancelled or not, or its first recorded availability > 0, over all history):
+  before S it could not sell, and days before S never count; and
+- the stock history does not record it out of stock (available ≤ 0), unless it sold that day
+  (a sale proves stock).
+
+Days the stock history does not cover count as in stock: a history that starts today (a fresh
+install, an import) says nothing about the days before, and only evidence moves the start.
+
+**On the counted days** (the *observed series*, the masked days in date order):
+
+- velocity = units / counted days (§4.2: 60 units, 30 days, 10 out of stock → 3.0/day);
+- σ_d = the sample standard deviation (n − 1) of the observed series, so out-of-stock zeros do
+  not inflate it (n − 1: σ is estimated from a window, as R ``sd``; fewer than 2 days → 0);
+- Croston decomposition of the observed series: sizes z = its non-zero values, intervals
+  measured from the series start (statsforecast ``_croston_classic``), so ADI = mean interval
+  = (1-based position of the last non-zero day) / (number of non-zero days), and trailing zero
+  days do not raise it; CV² = (sample sd / mean)² of the sizes (0 with fewer than two);
+  Syntetos–Boylan cut-offs ADI 1.32, CV² 0.49;
+- rate: for ADI > 1.32 (intermittent, lumpy) **TSB** (Teunter–Syntetos–Babai) with α = 0.1 for
+  both levels, else the velocity. TSB updates the demand probability on *every* observed day,
+  zeros included, so a SKU unit that stops selling sees its rate fall; Croston (and SBA) only
+  update on demand days and keep a stopped seller's rate until it sells again
+  ([5, 0, 0, 0, 5, then 25 zeros]: Croston SBA 3.65/day, TSB 0.2714/day, mean 0.33/day).
+  Initialisation as statsforecast: each level starts at its first value (the probability at
+  the first observed day's occurrence, the size at the first non-zero value). Reference
+  (§4.1): [0,0,3,0,0,0,2,0,4,0] → P̂ = 0.21072969, rate 0.63429637.
+
+Nothing here reads a clock, a file or a database, or imports dagster or SQLAlchemy.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
 
-from supplybrain_pipelines.logic.planning._numbers import as_count, as_number
+import numpy as np
 
 #: Syntetos–Boylan cut-offs (§4.1): intermittent when ADI > 1.32, erratic when CV² > 0.49.
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
-#: Croston smoothing constant used by the pipeline (issue 4; statsforecast default).
-CROSTON_ALPHA = 0.1
+#: TSB smoothing constant for both the demand probability and the size (statsforecast default).
+TSB_ALPHA = 0.1
 
-CrostonVariant = Literal["classic", "sba", "tsb"]
+KINDS = ("none", "smooth", "erratic", "intermittent", "lumpy")
 
 
-def _series(daily: Sequence[float]) -> list[float]:
-    """The daily values as floats; ValueError on a negative, NaN or infinite value.
+def in_stock_mask(units: np.ndarray, recorded_out: np.ndarray,
+                  first_evidence: np.ndarray) -> np.ndarray:
+    """The days that count, per SKU unit (rows) and day (columns): see the module docstring.
 
-    Fast path for plain int/float lists (one pass, no per-value call); anything else, or a
-    suspicious sum, goes through :func:`as_number` value by value for a precise message.
+    ``units``: net units per day; ``recorded_out``: the stock history records the day with
+    available ≤ 0; ``first_evidence``: per row, the column of the first evidence day S (≤ 0
+    when it lies on or before the window's first day, ≥ the window length when there is none).
     """
-    if all(type(value) is float or type(value) is int for value in daily):
-        values = [float(value) for value in daily]
-        total = sum(values)
-        if math.isfinite(total) and (not values or min(values) >= 0):
-            return values
-    return [as_number(f"day {position}: demand", value) for position, value in enumerate(daily)]
-
-
-def _sample_sd(values: Sequence[float]) -> float:
-    """Sample standard deviation √(Σ(x − x̄)² / (n − 1)) in floats; 0.0 for n < 2.
-
-    Same estimator as ``statistics.stdev`` / R ``sd``, without their exact-fraction cost."""
-    n = len(values)
-    if n < 2:
-        return 0.0
-    mean = sum(values) / n
-    return math.sqrt(sum((value - mean) ** 2 for value in values) / (n - 1))
-
-
-def decompose(daily: Sequence[float]) -> tuple[list[float], list[int]]:
-    """Croston decomposition: (non-zero sizes z, intervals p from the series start).
-
-    p = diff([0] + [i + 1 for each non-zero index i]) (statsforecast ``_croston_classic``,
-    R ``forecast::croston``). ``[1, 0, 0, 0, 2, 0, 0]`` → ([1, 2], [1, 4]).
-    """
-    return _decompose(_series(daily))
-
-
-def _decompose(values: Sequence[float]) -> tuple[list[float], list[int]]:
-    """:func:`decompose` on values already checked by :func:`_series`."""
-    sizes: list[float] = []
-    intervals: list[int] = []
-    previous = 0
-    for index, value in enumerate(values):
-        if value > 0:
-            sizes.append(value)
-            intervals.append(index + 1 - previous)
-            previous = index + 1
-    return sizes, intervals
-
-
-def ses(values: Sequence[float], alpha: float) -> float:
-    """Simple exponential smoothing, level₀ = x₀, levelₜ = α·xₜ + (1 − α)·levelₜ₋₁; returns the
-    last level (the one-step forecast). Initialisation as statsforecast ``ses`` (§4.1)."""
-    if not values:
-        raise ValueError("ses needs at least one value")
-    level = float(values[0])
-    for value in values[1:]:
-        level = alpha * value + (1.0 - alpha) * level
-    return level
-
-
-def _check_alpha(name: str, alpha: float) -> float:
-    """``alpha`` as a float; ValueError unless 0 < α ≤ 1 (a smoothing constant)."""
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha <= 1:
-        raise ValueError(f"{name} must be in (0, 1], got {alpha!r}")
-    return float(alpha)
-
-
-def croston(daily: Sequence[float], alpha: float = CROSTON_ALPHA,
-            variant: CrostonVariant = "classic", *, alpha_p: float | None = None) -> float:
-    """Croston's intermittent-demand rate per day.
-
-    - classic: ẑ / p̂ with ẑ = SES(sizes, α) and p̂ = SES(intervals, α);
-    - sba (Syntetos–Boylan approximation): classic × (1 − α/2) (0.95 at α = 0.1, the factor
-      statsforecast hard-codes);
-    - tsb (Teunter–Syntetos–Babai): SES(occurrence 0/1 series, ``alpha_p`` (default α)) × ẑ.
-
-    Source: ``planning_and_marketplace_apis.md`` §4.1. Reference values: [1,0,0,0,2,0,0] →
-    0.8461538 classic (R forecast#26), 0.8038462 SBA; [0,0,3,0,0,0,2,0,4,0] → 1.0066890
-    classic, 0.9563545 SBA, 0.63429637 TSB. No demand at all → 0.0.
-    """
-    if variant not in ("classic", "sba", "tsb"):
-        raise ValueError(f"croston variant must be 'classic', 'sba' or 'tsb', got {variant!r}")
-    alpha = _check_alpha("alpha", alpha)
-    p_alpha = alpha if alpha_p is None else _check_alpha("alpha_p", alpha_p)
-    return _croston(_series(daily), alpha, variant, p_alpha)
-
-
-def _croston(values: Sequence[float], alpha: float, variant: str, alpha_p: float) -> float:
-    """:func:`croston` on checked values and smoothing constants."""
-    sizes, intervals = _decompose(values)
-    if not sizes:
-        return 0.0
-    size_level = ses(sizes, alpha)
-    if variant == "tsb":
-        occurrence = [1.0 if value > 0 else 0.0 for value in values]
-        return ses(occurrence, alpha_p) * size_level
-    rate = size_level / ses(intervals, alpha)
-    if variant == "classic":
-        return rate
-    return rate * (1.0 - alpha / 2.0)  # sba
+    units, recorded_out = _matrix(units), np.asarray(recorded_out, dtype=bool)
+    if recorded_out.shape != units.shape:
+        raise ValueError(f"recorded_out has shape {recorded_out.shape}, units {units.shape}")
+    columns = np.arange(units.shape[1])
+    started = columns[None, :] >= np.asarray(first_evidence).reshape(-1, 1)
+    return started & ~(recorded_out & (units <= 0))
 
 
 @dataclass(frozen=True, slots=True)
-class DemandClass:
-    """Syntetos–Boylan class of a daily series; ``adi``/``cv2`` are None when there is no demand."""
+class DemandStats:
+    """Per SKU unit (arrays of one value per row): what ``demand`` stores."""
 
+    units: np.ndarray
+    days: np.ndarray
+    velocity: np.ndarray
+    sigma: np.ndarray
+    adi: np.ndarray
+    """NaN when there is no demand."""
+    cv2: np.ndarray
+    """NaN when there is no demand."""
+    kind: np.ndarray
+    """Index into :data:`KINDS`."""
+    tsb: np.ndarray
+    """True where the rate is TSB's (ADI > 1.32)."""
+    rate: np.ndarray
+
+
+def demand_stats(units: np.ndarray, mask: np.ndarray, alpha: float = TSB_ALPHA) -> DemandStats:
+    """Velocity, σ, ADI, CV², class and rate of every row, all over the days of ``mask``."""
+    if not 0 < alpha <= 1:
+        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
+    x, mask = _matrix(units), np.asarray(mask, dtype=bool)
+    if mask.shape != x.shape:
+        raise ValueError(f"mask has shape {mask.shape}, units {x.shape}")
+    observed = np.where(mask, x, 0.0)
+    days = mask.sum(axis=1)
+    total = observed.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        velocity = np.where(days > 0, total / np.maximum(days, 1), 0.0)
+        sigma = _sample_sd(observed, mask, days, velocity)
+        sizes = mask & (x > 0)
+        count = sizes.sum(axis=1)
+        size_mean = np.where(count > 0, np.where(sizes, x, 0.0).sum(axis=1)
+                             / np.maximum(count, 1), 0.0)
+        cv2 = np.where(count >= 2, (_sample_sd(x, sizes, count, size_mean)
+                                    / np.where(size_mean > 0, size_mean, 1.0)) ** 2, 0.0)
+        last = x.shape[1] - 1 - np.argmax(sizes[:, ::-1], axis=1)
+        position = np.take_along_axis(np.cumsum(mask, axis=1), last[:, None], axis=1)[:, 0]
+        adi = np.where(count > 0, position / np.maximum(count, 1), np.nan)
+    cv2 = np.where(count > 0, cv2, np.nan)
+    intermittent = count > 0
+    intermittent &= adi > ADI_CUTOFF
+    variable = cv2 > CV2_CUTOFF
+    kind = np.where(count == 0, 0, 1 + variable + 2 * intermittent)
+    rate_tsb = tsb(x, mask, alpha)
+    rate = np.where(intermittent, rate_tsb, velocity)
+    return DemandStats(total, days, velocity, sigma, adi, cv2, kind, intermittent, rate)
+
+
+def tsb(units: np.ndarray, mask: np.ndarray, alpha: float = TSB_ALPHA) -> np.ndarray:
+    """TSB rate p̂·ẑ per row over the days of ``mask`` (module docstring); 0 without demand."""
+    x, mask = _matrix(units), np.asarray(mask, dtype=bool)
+    rows = x.shape[0]
+    p, z = np.zeros(rows), np.zeros(rows)
+    p_started, z_started = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
+    for day in range(x.shape[1]):
+        seen, value = mask[:, day], x[:, day]
+        occurred = (value > 0) & seen
+        p = np.where(seen, np.where(p_started, alpha * occurred + (1 - alpha) * p, occurred), p)
+        z = np.where(occurred, np.where(z_started, alpha * value + (1 - alpha) * z, value), z)
+        p_started |= seen
+        z_started |= occurred
+    return p * z
+
+
+def _sample_sd(values: np.ndarray, mask: np.ndarray, n: np.ndarray,
+               mean: np.ndarray) -> np.ndarray:
+    """Sample standard deviation per row of the masked values; 0 for fewer than 2 values."""
+    squares = np.where(mask, (values - mean[:, None]) ** 2, 0.0).sum(axis=1)
+    return np.where(n >= 2, np.sqrt(squares / np.maximum(n - 1, 1)), 0.0)
+
+
+def _matrix(units) -> np.ndarray:
+    """``units`` as a 2-D float matrix; ValueError on a negative, NaN or infinite value."""
+    x = np.asarray(units, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"units must be a matrix (SKU units × days), got {x.ndim} dimensions")
+    if x.size and not (np.isfinite(x).all() and (x >= 0).all()):
+        raise ValueError("units must be finite numbers ≥ 0 (net units per day)")
+    return x
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesSummary:
+    """:func:`demand_stats` of one series, as plain Python values."""
+
+    units: float
+    days: int
+    velocity: float
+    sigma: float
     adi: float | None
     cv2: float | None
-    kind: Literal["smooth", "erratic", "intermittent", "lumpy", "none"]
-
-
-def classify_demand(daily: Sequence[float]) -> DemandClass:
-    """ADI = mean Croston interval, CV² = (sample sd / mean)² of non-zero sizes; class by cut-offs.
-
-    smooth: ADI ≤ 1.32 and CV² ≤ 0.49; erratic: ADI ≤ 1.32 and CV² > 0.49; intermittent:
-    ADI > 1.32 and CV² ≤ 0.49; lumpy: both above. No non-zero day → kind "none".
-    Source: §4.1 (Syntetos–Boylan; "use Croston/SBA/TSB when ADI > 1.32"). Intervals are those
-    of :func:`decompose`, so trailing zero days after the last demand do not raise the ADI.
-    """
-    return _classify(_series(daily))
-
-
-def _classify(values: Sequence[float]) -> DemandClass:
-    """:func:`classify_demand` on values already checked by :func:`_series`."""
-    sizes, intervals = _decompose(values)
-    if not sizes:
-        return DemandClass(None, None, "none")
-    adi = sum(intervals) / len(intervals)
-    cv2 = (_sample_sd(sizes) / (sum(sizes) / len(sizes))) ** 2
-    intermittent = adi > ADI_CUTOFF
-    variable = cv2 > CV2_CUTOFF
-    if intermittent:
-        kind: Literal["smooth", "erratic", "intermittent", "lumpy"] = (
-            "lumpy" if variable else "intermittent")
-    else:
-        kind = "erratic" if variable else "smooth"
-    return DemandClass(adi, cv2, kind)
-
-
-def sigma_daily(daily: Sequence[float]) -> float:
-    """σ_d = sample standard deviation (n − 1) of the daily demand; 0.0 for fewer than 2 days.
-
-    Sample, not population: σ_d is estimated from a window of days (see the module docstring).
-    Pass the days that count as observed (:func:`observed_days`) so that out-of-stock zeros do
-    not inflate σ.
-    """
-    return _sample_sd(_series(daily))
-
-
-@dataclass(frozen=True, slots=True)
-class Velocity:
-    """Units per day, the number of days divided by, and which days they were."""
-
-    per_day: float
-    days_used: int
-    basis: Literal["in_stock", "calendar"]
-
-
-def velocity(units: float, in_stock_days: int | None, calendar_days: int) -> Velocity:
-    """Velocity = units / in-stock days; calendar days when the stock history is unknown.
-
-    Source: §4.2 "Exclude out-of-stock days from the velocity denominator" (60 units, 30 days,
-    10 out of stock → 3.0/day). ``in_stock_days`` None means "history unknown" → units /
-    calendar days with basis "calendar" (the flag the issue asks for). A new SKU passes
-    ``calendar_days = min(window, days since it first came into stock)``. Zero in-stock days
-    with sales contradicts the history, so it also falls back to calendar days; zero days
-    and no units → 0.0. Count in-stock days as :func:`observed_days` does (in stock, or sold
-    that day) so that velocity and :func:`choose_method` divide by the same days.
-    """
-    units = as_number("units", units)
-    as_count("calendar_days", calendar_days)
-    if in_stock_days is not None and (
-            isinstance(in_stock_days, bool) or not isinstance(in_stock_days, int)
-            or not 0 <= in_stock_days <= calendar_days):
-        raise ValueError(
-            f"in_stock_days must be a whole number between 0 and calendar_days "
-            f"({calendar_days}), got {in_stock_days!r}")
-    if in_stock_days is not None and (in_stock_days > 0 or units == 0):
-        per_day = units / in_stock_days if in_stock_days else 0.0
-        return Velocity(per_day, in_stock_days, "in_stock")
-    per_day = units / calendar_days if calendar_days else 0.0
-    return Velocity(per_day, calendar_days, "calendar")
-
-
-def observed_days(daily: Sequence[float], in_stock: Sequence[bool] | None) -> list[float]:
-    """The days whose demand was observable: in stock, or with sales (a sale proves stock).
-
-    ``in_stock`` None (history unknown) keeps every day. Out-of-stock zero days are dropped,
-    which is the "drop or mask OOS days" of §4.2 (censored demand).
-    """
-    return _observed(_series(daily), in_stock)
-
-
-def _observed(values: list[float], in_stock: Sequence[bool] | None) -> list[float]:
-    """:func:`observed_days` on values already checked by :func:`_series`."""
-    if in_stock is None:
-        return values
-    if len(in_stock) != len(values):
-        raise ValueError(
-            f"in_stock has {len(in_stock)} days but daily has {len(values)}; they must match")
-    return [value for value, stocked in zip(values, in_stock, strict=True)
-            if stocked or value > 0]
-
-
-class RateChoice(NamedTuple):
-    """The demand rate per day and the method that produced it."""
-
+    kind: str
+    method: str
     rate: float
-    method: Literal["croston_sba", "in_stock_mean", "calendar_mean", "no_in_stock_days"]
 
 
-def choose_method(daily: Sequence[float], in_stock: Sequence[bool] | None = None, *,
-                  alpha: float = CROSTON_ALPHA) -> RateChoice:
-    """Croston SBA (α = 0.1) when ADI > 1.32, else the mean over observed days.
-
-    Source: issue 4 ("an intermittent SKU (ADI > 1.32) uses Croston SBA with α = 0.1") and
-    §4.1–4.2. Both the class and the rate use :func:`observed_days` (in stock or sold); the
-    mean is Σ units / observed days ("in_stock_mean"), or / calendar days when ``in_stock`` is
-    None ("calendar_mean"). No observed day → rate 0 with method "no_in_stock_days".
-    """
-    return _choose(_series(daily), in_stock, alpha)
-
-
-def _choose(values: list[float], in_stock: Sequence[bool] | None, alpha: float) -> RateChoice:
-    """:func:`choose_method` on values already checked by :func:`_series`."""
-    days = _observed(values, in_stock)
-    if not days:
-        return RateChoice(0.0, "no_in_stock_days")
-    alpha = _check_alpha("alpha", alpha)
-    demand_class = _classify(days)
-    if demand_class.adi is not None and demand_class.adi > ADI_CUTOFF:
-        return RateChoice(_croston(days, alpha, "sba", alpha), "croston_sba")
-    method: Literal["in_stock_mean", "calendar_mean"] = (
-        "calendar_mean" if in_stock is None else "in_stock_mean")
-    return RateChoice(sum(days) / len(days), method)
-
-
-class DemandSummary(NamedTuple):
-    """What the demand asset keeps per SKU unit: class, rate choice and σ of daily demand."""
-
-    demand_class: DemandClass
-    choice: RateChoice
-    sigma: float
-
-
-def summarize_demand(daily: Sequence[float], in_stock: Sequence[bool] | None = None, *,
-                     alpha: float = CROSTON_ALPHA) -> DemandSummary:
-    """:func:`classify_demand`, :func:`choose_method` and :func:`sigma_daily` of one series,
-    which is validated once instead of three times.
-
-    The class and σ are of the whole window (``daily``); the rate choice uses the observed
-    days (``in_stock``), exactly as the three functions called one by one.
-    """
-    values = _series(daily)
-    return DemandSummary(_classify(values), _choose(values, in_stock, alpha),
-                         _sample_sd(values))
+def summarize_series(daily: Sequence[float], recorded_out: Sequence[bool] | None = None,
+                     first_evidence: int = 0) -> SeriesSummary:
+    """One SKU unit's demand: :func:`in_stock_mask` then :func:`demand_stats` on a one-row
+    matrix. ``recorded_out`` None: no day recorded out of stock. ``method`` is "tsb" or
+    "mean" (velocity)."""
+    x = np.asarray([list(daily)], dtype=float)
+    out = np.zeros_like(x, dtype=bool) if recorded_out is None else np.asarray([recorded_out])
+    s = demand_stats(x, in_stock_mask(x, out, np.asarray([first_evidence])))
+    adi, cv2 = float(s.adi[0]), float(s.cv2[0])
+    return SeriesSummary(float(s.units[0]), int(s.days[0]), float(s.velocity[0]),
+                         float(s.sigma[0]), None if np.isnan(adi) else adi,
+                         None if np.isnan(cv2) else cv2, KINDS[int(s.kind[0])],
+                         "tsb" if s.tsb[0] else "mean", float(s.rate[0]))

@@ -1,6 +1,6 @@
 """The planning maths' fast paths give exactly what the one-by-one functions give.
 
-``plan_replenishment``, ``summarize_demand``, ``bundle_risk_level`` and the ``as_number`` fast
+``plan_replenishment``, ``bundle_risk_level`` and the ``as_number`` fast
 path exist for speed at catalogue scale; these tests pin them to the functions they fuse.
 """
 
@@ -16,12 +16,6 @@ import pytest
 
 from supplybrain_pipelines.logic.planning import inventory as inv
 from supplybrain_pipelines.logic.planning._numbers import as_number
-from supplybrain_pipelines.logic.planning.demand import (
-    choose_method,
-    classify_demand,
-    sigma_daily,
-    summarize_demand,
-)
 from supplybrain_pipelines.logic.planning.risk import bundle_risk_level, classify_bundle_risk
 
 AS_OF = date(2026, 11, 26)
@@ -80,26 +74,6 @@ def test_plan_replenishment_checks_its_inputs() -> None:
                       ("review_days", -5), ("z", math.inf), ("position", None)):
         with pytest.raises(ValueError):
             inv.plan_replenishment(**{**good, name: bad})
-
-
-def test_summarize_demand_equals_the_three_functions() -> None:
-    rng = random.Random(11)
-    for _ in range(2000):
-        n = rng.choice([1, 2, 7, 30])
-        p = rng.choice([0.0, 0.05, 0.3, 0.9])
-        daily = [float(rng.randint(1, 6)) if rng.random() < p else 0.0 for _ in range(n)]
-        mask = rng.choice([None, [rng.random() < 0.8 for _ in range(n)]])
-        summary = summarize_demand(daily, mask)
-        assert summary.demand_class == classify_demand(daily)
-        assert summary.choice == choose_method(daily, mask)
-        assert summary.sigma == sigma_daily(daily)
-
-
-def test_summarize_demand_rejects_what_the_functions_reject() -> None:
-    with pytest.raises(ValueError, match="at least 0"):
-        summarize_demand([1.0, -1.0])
-    with pytest.raises(ValueError, match="must match"):
-        summarize_demand([1.0, 2.0], [True])
 
 
 @pytest.mark.parametrize(("total", "avg", "text"), [

@@ -52,6 +52,11 @@ global_planning_settings = sa.Table(
     _int_default("default_service_level_percent", 90),
     _int_default("default_fabric_min_batch_qty", 7000),
     _int_default("default_elastic_min_batch_qty", 3000),
+    # Bounds the planning maths needs (migration 0007).
+    sa.CheckConstraint("default_service_level_percent > 0 AND default_service_level_percent < 100",
+                       name="service_level_range"),
+    sa.CheckConstraint("default_lead_time_days >= 0", name="lead_time_non_negative"),
+    sa.CheckConstraint("default_target_coverage_days >= 0", name="coverage_non_negative"),
     # Comma-separated bundle_type ids, sorted (e.g. "3,5").
     sa.Column("default_production_order_assorti_bundle_type_ids", sa.Text, nullable=True),
     *(
@@ -84,6 +89,12 @@ article_planning_settings = sa.Table(
     ),
     # New (migration 0004): production quantities are rounded up to this multiple.
     sa.Column("pack_multiple", sa.Integer, nullable=True),
+    # Bounds the planning maths needs (migration 0007); NULL falls back to the global setting.
+    sa.CheckConstraint("service_level_percent > 0 AND service_level_percent < 100",
+                       name="service_level_range"),
+    sa.CheckConstraint("lead_time_days >= 0", name="lead_time_non_negative"),
+    sa.CheckConstraint("target_coverage_days >= 0", name="coverage_non_negative"),
+    sa.CheckConstraint("pack_multiple >= 1", name="pack_multiple_positive"),
     sa.UniqueConstraint("article_id"),
 )
 

@@ -74,10 +74,13 @@ def test_proposals_cover_every_sku_unit_and_explain_themselves(ingested_db, dags
     latest = rows(ingested_db, "SELECT * FROM supplybrain.planning_proposals_latest")
     assert len(latest) == skus
     assert {r.run_id for r in latest} == {result.run_id}
-    assert all(r.recommended_quantity >= r.raw_quantity >= 0 for r in latest)
+    # an article whose minimums would exceed the maximum cover is deferred (policy 'defer')
+    assert all(r.recommended_quantity >= r.raw_quantity >= 0 if
+               r.limiting_constraint != "deferred_minimum" else r.recommended_quantity == 0
+               for r in latest)
     assert {r.risk_level for r in latest} <= RISK_LEVELS
-    assert any(r.recommended_quantity > 0 for r in latest)
-    one = next(r for r in latest if r.recommended_quantity > 0)
+    assert any(r.raw_quantity > 0 for r in latest)
+    one = next(r for r in latest if r.raw_quantity > 0)
     steps = [s["step"] for s in one.explanation["steps"]]
     assert steps[:5] == ["z", "safety_stock", "reorder_point", "target", "recommend"]
     assert one.explanation["settings"]["lead_time_days"] == [70, "global"]
@@ -94,9 +97,28 @@ def test_proposals_cover_every_sku_unit_and_explain_themselves(ingested_db, dags
     health = rows(ingested_db, "SELECT * FROM supplybrain.planning_health_latest")
     assert len(health) == rows(ingested_db, f"SELECT count(DISTINCT article_id) "
                                f"FROM ({ACTIVE_SKUS}) a")[0][0]
+    # the sandbox's articles sell too slowly for a 7,000 fabric minimum: deferred, and flagged
+    deferred = {r.article_id for r in latest if r.limiting_constraint == "deferred_minimum"}
+    assert deferred
+    assert {h.article_id for h in health if h.minimum_exceeds_max_cover} == deferred
+    assert all(h.minimum_cover_policy == "defer" and h.minimum_cover_days > 365
+               for h in health if h.article_id in deferred)
+    assert result.asset_materializations_for_node("planning_proposals")[0].metadata[
+        "articles_minimum_exceeds_max_cover"].value == len(deferred)
 
+    # policy 'raise': the old system's quantities, still flagged
+    with sa.create_engine(ingested_db).begin() as conn:
+        conn.execute(sa.text("UPDATE supplybrain.global_planning_settings "
+                             "SET minimum_cover_policy = 'raise'"))
     again = plan(ingested_db, dagster_instance)
     assert again.success
+    raised = rows(ingested_db, "SELECT * FROM supplybrain.planning_proposals_latest")
+    assert all(r.recommended_quantity >= r.raw_quantity for r in raised)
+    assert any(r.recommended_quantity > 0 for r in raised)
+    assert {h.article_id for h in rows(ingested_db, "SELECT * FROM "
+                                       "supplybrain.planning_health_latest WHERE "
+                                       "minimum_exceeds_max_cover AND "
+                                       "minimum_cover_policy = 'raise'")} == deferred
     assert rows(ingested_db, "SELECT count(DISTINCT run_id) FROM supplybrain.planning_proposals"
                 )[0][0] == 2  # history per run
     assert {r.run_id for r in rows(ingested_db, "SELECT run_id FROM "

@@ -23,6 +23,8 @@ from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.planning import inventory as inv
 from supplybrain_pipelines.logic.planning.bundles import SingleKey
 from supplybrain_pipelines.logic.planning.minimums import (
+    DEFAULT_MAX_MINIMUM_COVER_DAYS,
+    DEFAULT_MINIMUM_COVER_POLICY,
     apply_production_minimums,
     fabric_minimum,
     pantone_group,
@@ -32,8 +34,11 @@ from supplybrain_pipelines.logic.planning.minimums import (
 from supplybrain_pipelines.logic.planning.risk import bundle_risk_level
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
-DEFAULTS = {"target_coverage_days": 60, "service_level_percent": 90, "lead_time_days": 70,
-            "fabric_min": 7000, "elastic_min": 3000}
+DEFAULTS = {"target_coverage_days": 60, "service_level_percent": 90,
+            "lead_time_days": inv.lead_time(),  # 30 + 30 + 3 + 7 = 70
+            "fabric_min": 7000, "elastic_min": 3000,
+            "max_minimum_cover_days": DEFAULT_MAX_MINIMUM_COVER_DAYS,
+            "minimum_cover_policy": DEFAULT_MINIMUM_COVER_POLICY}
 
 INPUTS = """
 WITH g AS (SELECT * FROM supplybrain.global_planning_settings ORDER BY id LIMIT 1)
@@ -46,6 +51,7 @@ SELECT d.sku_unit_id, d.article_id, d.color_id, d.size_id, d.as_of, d.rate, d.si
        c.pantone_code, sz.sort_order,
        g.default_fabric_min_batch_qty AS g_fabric, g.default_elastic_min_batch_qty AS g_elastic,
        cps.fabric_min_batch_qty AS color_fabric, w.weight AS size_weight,
+       g.max_minimum_cover_days AS g_max_cover, g.minimum_cover_policy AS g_cover_policy,
        (SELECT max(e.elastic_min_batch_qty) FROM supplybrain.elastic_planning_settings e
         WHERE e.article_id = d.article_id) AS a_elastic
 FROM supplybrain.demand d
@@ -101,8 +107,9 @@ def plan_sku(r) -> dict:
     }
 
 
-def apply_minimums(plans: list[dict]) -> tuple[dict, dict, list[dict], dict]:
-    """One article's production minimums; nothing is forced when nothing is needed."""
+def apply_minimums(plans: list[dict]) -> tuple[dict, dict, dict, dict, dict | None]:
+    """One article's production minimums and their cover check (the "minimum_cover" record,
+    None when nothing was checked); nothing is forced when nothing is needed."""
     keys = [SingleKey(p["row"].article_id, p["row"].color_id, p["row"].size_id) for p in plans]
     quantities = {k: p["raw"] for k, p in zip(keys, plans, strict=True)}
     first = plans[0]["row"]
@@ -114,20 +121,27 @@ def apply_minimums(plans: list[dict]) -> tuple[dict, dict, list[dict], dict]:
         by_group[pantone[p["row"].color_id]].append(p["row"].color_fabric)
     fabric = {group: fabric_minimum(global_fabric, minima) for group, minima in by_group.items()}
     elastic, elastic_src = resolve(first.a_elastic, first.g_elastic, DEFAULTS["elastic_min"])
+    demand = {k: p["row"].rate for k, p in zip(keys, plans, strict=True)}
     weights, basis = spreading_weights(
-        keys, demand={k: p["row"].rate for k, p in zip(keys, plans, strict=True)},
+        keys, demand=demand,
         size_weights={p["row"].size_id: p["row"].size_weight for p in plans
                       if p["row"].size_weight})
+    max_cover, max_cover_src = resolve(None, first.g_max_cover,
+                                       DEFAULTS["max_minimum_cover_days"])
+    policy, policy_src = resolve(None, first.g_cover_policy, DEFAULTS["minimum_cover_policy"])
     settings = {"fabric_minimum_by_pantone": fabric, "elastic_minimum": [elastic, elastic_src],
-                "pack_multiple": first.pack_multiple, "spread_by": basis}
+                "pack_multiple": first.pack_multiple, "spread_by": basis,
+                "max_minimum_cover_days": [max_cover, max_cover_src],
+                "minimum_cover_policy": [policy, policy_src]}
     if sum(quantities.values()) == 0:
-        return quantities, dict.fromkeys(keys, "none"), {}, settings
+        return quantities, dict.fromkeys(keys, "none"), {}, settings, None
     result = apply_production_minimums(
         quantities, pantone_of_color=pantone, fabric_minimum_by_pantone=fabric,
         elastic_minimum=elastic, weights=weights, pack_multiple=first.pack_multiple,
-        order=keys)
+        order=keys, position={k: p["row"].position for k, p in zip(keys, plans, strict=True)},
+        demand=demand, max_cover_days=max_cover, cover_policy=policy)
     return (result.quantities, result.limiting_constraint, steps_by_sku(result.steps, keys),
-            settings)
+            settings, result.cover)
 
 
 def explanation(p: dict, article: dict, steps: list[dict]) -> dict:
@@ -161,12 +175,17 @@ COLUMNS = ["run_id", "as_of", "sku_unit_id", "article_id", "color_id", "size_id"
            "stockout_date", "risk_level", "limiting_constraint", "explanation"]
 
 
-def proposal_rows(run_id: str, inputs: Iterable) -> Iterator[tuple]:
+def proposal_rows(run_id: str, inputs: Iterable,
+                  flagged: list[dict] | None = None) -> Iterator[tuple]:
     """The table's rows (in :data:`COLUMNS` order), article by article: every SKU unit planned,
-    then the article's minimums. ``inputs`` are :data:`INPUTS`' rows, ordered by article."""
+    then the article's minimums. ``inputs`` are :data:`INPUTS`' rows, ordered by article. The
+    "minimum_cover" records of articles flagged ``minimum_exceeds_max_cover`` are appended to
+    ``flagged`` when it is given."""
     for _article, skus in groupby(inputs, key=attrgetter("article_id")):
         plans = [plan_sku(r) for r in skus]
-        final, limiting, steps, settings = apply_minimums(plans)
+        final, limiting, steps, settings, cover = apply_minimums(plans)
+        if flagged is not None and cover is not None and cover["flagged"]:
+            flagged.append(cover)
         for p in plans:
             r = p["row"]
             key = SingleKey(r.article_id, r.color_id, r.size_id)
@@ -187,6 +206,7 @@ def planning_proposals(context: dg.AssetExecutionContext,
                        warehouse: PostgresWarehouse) -> dg.MaterializeResult:
     run_id = context.run.run_id
     recommended: list[int] = []
+    flagged: list[dict] = []
 
     def tally(rows: Iterator[tuple]) -> Iterator[tuple]:
         for row in rows:
@@ -199,10 +219,16 @@ def planning_proposals(context: dg.AssetExecutionContext,
         # DELETE only matters if a step of the same run is ever re-executed. Rows are sent as
         # they are computed, so the server stores one article while the next is planned.
         conn.execute(delete(t.planning_proposals).where(t.planning_proposals.c.run_id == run_id))
-        copy_rows(conn, t.planning_proposals, COLUMNS, tally(proposal_rows(run_id, inputs)))
+        copy_rows(conn, t.planning_proposals, COLUMNS,
+                  tally(proposal_rows(run_id, inputs, flagged)))
     total = sum(recommended)
+    deferred = sum(1 for c in flagged if c["action"] == "deferred")
     context.log.info(f"planning proposals: {len(recommended)} SKU units, {total} units to "
-                     "produce")
+                     f"produce; {len(flagged)} articles whose minimums exceed the maximum "
+                     f"cover ({deferred} deferred)")
     return dg.MaterializeResult(metadata=table_metadata(
         warehouse, t.planning_proposals, run_id=run_id, sku_units=len(recommended),
-        sku_units_to_produce=sum(1 for q in recommended if q > 0), units_to_produce=total))
+        sku_units_to_produce=sum(1 for q in recommended if q > 0), units_to_produce=total,
+        articles_minimum_exceeds_max_cover=len(flagged), articles_minimum_deferred=deferred,
+        units_deferred=sum(c["quantity_with_minimums"] for c in flagged
+                           if c["action"] == "deferred")))

@@ -16,10 +16,26 @@ from sqlalchemy import delete, select, text
 from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
 from supplybrain_pipelines.assets.planning._common import GROUP
 from supplybrain_pipelines.db import tables as t
-from supplybrain_pipelines.logic.planning.risk import classify_bundle_risk
+from supplybrain_pipelines.logic.planning.risk import RISK_PRIORITY, classify_bundle_risk
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert
 
-BUNDLES = """
+#: Bundles that own singles could make, per (article, bundle type, size): 0 when a recipe colour
+#: has no SKU unit in the size, else the least own stock (floored at 0) over the recipe
+#: colours; sizes are those of the article's SKU units. The pure rule is
+#: ``logic/planning/bundles.bundle_capacity_by_size``; a test holds the two equal.
+PER_SIZE = """
+    SELECT r.article_id, r.bundle_type_id, sz.size_id,
+           CASE WHEN count(su.id) < count(*) THEN 0
+                ELSE min(greatest(COALESCE(sp.own_stock, 0), 0)) END AS capacity
+    FROM supplybrain.bundle_recipe r
+    JOIN (SELECT DISTINCT article_id, size_id FROM supplybrain.sku_unit) sz
+         ON sz.article_id = r.article_id
+    LEFT JOIN supplybrain.sku_unit su ON su.article_id = r.article_id
+         AND su.color_id = r.color_id AND su.size_id = sz.size_id
+    LEFT JOIN supplybrain.supply sp ON sp.sku_unit_id = su.id
+    GROUP BY 1, 2, 3"""
+
+BUNDLES = f"""
 WITH types AS (
     SELECT DISTINCT article_id, bundle_type_id FROM supplybrain.article_wb_mapping
     WHERE bundle_type_id IS NOT NULL AND size_id IS NOT NULL
@@ -34,17 +50,7 @@ ready AS (
     JOIN supplybrain.stock s ON s.channel = 'wb' AND s.item_key = m.wb_sku
     WHERE m.bundle_type_id IS NOT NULL GROUP BY 1, 2
 ),
-per_size AS (
-    SELECT r.article_id, r.bundle_type_id, sz.size_id,
-           CASE WHEN count(su.id) < count(*) THEN 0
-                ELSE min(greatest(COALESCE(sp.own_stock, 0), 0)) END AS capacity
-    FROM supplybrain.bundle_recipe r
-    JOIN (SELECT DISTINCT article_id, size_id FROM supplybrain.sku_unit) sz
-         ON sz.article_id = r.article_id
-    LEFT JOIN supplybrain.sku_unit su ON su.article_id = r.article_id
-         AND su.color_id = r.color_id AND su.size_id = sz.size_id
-    LEFT JOIN supplybrain.supply sp ON sp.sku_unit_id = su.id
-    GROUP BY 1, 2, 3
+per_size AS ({PER_SIZE}
 ),
 potential AS (SELECT article_id, bundle_type_id, sum(capacity) AS q FROM per_size GROUP BY 1, 2),
 sales AS (
@@ -61,9 +67,6 @@ LEFT JOIN sales USING (article_id, bundle_type_id)
 LEFT JOIN supplybrain.planning_settings ps ON ps.article_id = ty.article_id
 ORDER BY 1, 2
 """
-
-#: How bad each level is, for an article's worst risk.
-SEVERITY = {"critical": 4, "warning": 3, "no_data": 2, "overstock": 1, "ok": 0}
 
 
 @dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="1",
@@ -90,42 +93,60 @@ def bundle_risk(context: dg.AssetExecutionContext,
     context.log.info(f"bundle risk: {dict(levels)}")
     return dg.MaterializeResult(metadata=table_metadata(
         warehouse, t.bundle_risk, **{f"risk_{level}": levels.get(level, 0)
-                                     for level in SEVERITY}))
+                                     for level in RISK_PRIORITY}))
 
 
-#: Per article of one run's proposals: the worst SKU risk (by :data:`SEVERITY`), SKU units,
-#: those to produce, the units recommended, and the constraint that limited most of the SKU
-#: units to produce (ties: the one met first in the proposals' order, i.e. the lowest id;
-#: "none" when nothing is produced). Two GROUP BYs and no join, so the plan does not depend on
-#: statistics of the rows just written.
+#: Per article of one run's proposals: the worst SKU risk (by the old backend's
+#: ``RISK_PRIORITY`` of ``logic/planning/risk.py``, the order ``worst_risk`` uses: critical >
+#: warning > ok > overstock > no_data), SKU units, those to produce, the units recommended, the
+#: constraint that limited most of the SKU units to produce (ties: the one met first in the
+#: proposals' order, i.e. the lowest id; "none" when nothing is produced), and the minimums'
+#: cover check, read from the "minimum_cover" step of the article's first row (every row of an
+#: article carries the same record; none when the minimums added nothing). Two GROUP BYs over
+#: the run's rows, then one primary-key lookup per article.
 HEALTH = f"""
 INSERT INTO supplybrain.planning_health (run_id, article_id, as_of, worst_risk, sku_units,
                                          sku_units_to_produce, total_recommended,
-                                         dominant_constraint)
+                                         dominant_constraint, minimum_exceeds_max_cover,
+                                         minimum_cover_policy, max_minimum_cover_days,
+                                         minimum_cover_days, quantity_with_minimums)
 WITH per_constraint AS (
     SELECT article_id, limiting_constraint, count(*) AS sku_units,
            count(*) FILTER (WHERE recommended_quantity > 0) AS producing,
            min(id) FILTER (WHERE recommended_quantity > 0) AS first_producing,
-           sum(recommended_quantity) AS recommended,
+           min(id) AS first_row, sum(recommended_quantity) AS recommended,
            max(CASE risk_level {" ".join(f"WHEN '{level}' THEN {rank}"
-                                         for level, rank in SEVERITY.items())} END) AS worst
+                                         for level, rank in RISK_PRIORITY.items())} END) AS worst
     FROM supplybrain.planning_proposals WHERE run_id = :run_id
     GROUP BY 1, 2
+),
+per_article AS (
+    SELECT article_id,
+           CASE max(worst) {" ".join(f"WHEN {rank} THEN '{level}'"
+                                     for level, rank in RISK_PRIORITY.items())} END AS worst_risk,
+           sum(sku_units) AS sku_units, sum(producing) AS producing,
+           sum(recommended) AS recommended,
+           COALESCE((array_agg(limiting_constraint ORDER BY producing DESC, first_producing)
+                     FILTER (WHERE producing > 0))[1], 'none') AS dominant,
+           (SELECT jsonb_path_query_first(p.explanation,
+                                          '$.steps[*] ? (@.step == "minimum_cover")')
+            FROM supplybrain.planning_proposals p WHERE p.id = min(first_row)) AS cover
+    FROM per_constraint GROUP BY article_id
 )
-SELECT :run_id, article_id, CAST(:as_of AS date),
-       (ARRAY[{", ".join(f"'{level}'" for level in sorted(SEVERITY, key=SEVERITY.get))}])[
-           max(worst) + 1],
-       sum(sku_units), sum(producing), sum(recommended),
-       COALESCE((array_agg(limiting_constraint ORDER BY producing DESC, first_producing)
-                 FILTER (WHERE producing > 0))[1], 'none')
-FROM per_constraint GROUP BY article_id
+SELECT :run_id, article_id, CAST(:as_of AS date), worst_risk, sku_units, producing,
+       recommended, dominant, COALESCE((cover ->> 'flagged')::boolean, false),
+       cover ->> 'policy', (cover ->> 'max_cover_days')::int,
+       (cover ->> 'cover_days')::float8, (cover ->> 'quantity_with_minimums')::int
+FROM per_article
 """
 
 
 @dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="1",
           deps=["planning_proposals"], automation_condition=dg.AutomationCondition.eager(),
           description="Per article, from the latest proposals: the worst SKU risk, how many SKU "
-          "units need production, the total recommended and the dominant limiting constraint.")
+          "units need production, the total recommended, the dominant limiting constraint and "
+          "whether the fabric/elastic minimums would exceed the maximum cover (with the cover, "
+          "the policy applied and the quantity the minimums would produce).")
 def planning_health(context: dg.AssetExecutionContext,
                     warehouse: PostgresWarehouse) -> dg.MaterializeResult:
     articles = 0

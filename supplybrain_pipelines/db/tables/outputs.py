@@ -154,4 +154,12 @@ planning_health = sa.Table(
     sa.Column("total_recommended", sa.Integer, nullable=False),
     sa.Column("dominant_constraint", sa.Text, nullable=False),
     _risk_check("worst_risk"),
+    # New (migration 0008), from the article's "minimum_cover" explanation record; NULL (and
+    # false) when the fabric/elastic minimums added no units.
+    sa.Column("minimum_exceeds_max_cover", sa.Boolean, nullable=False,
+              server_default=sa.false()),
+    sa.Column("minimum_cover_policy", sa.Text, nullable=True),
+    sa.Column("max_minimum_cover_days", sa.Integer, nullable=True),
+    _qty("minimum_cover_days", nullable=True),
+    sa.Column("quantity_with_minimums", sa.Integer, nullable=True),
 )

@@ -68,6 +68,13 @@ global_planning_settings = sa.Table(
         )
         for suffix in PRODUCTION_ORDER_FLOAT_SETTINGS
     ),
+    # New (migration 0008): the most days of cover that raising a need to the fabric/elastic
+    # minimums may create (NULL → 365), and what to do beyond it (NULL → 'defer').
+    sa.Column("max_minimum_cover_days", sa.Integer, nullable=True),
+    sa.Column("minimum_cover_policy", sa.Text, nullable=True),
+    sa.CheckConstraint("max_minimum_cover_days >= 1", name="max_minimum_cover_days"),
+    sa.CheckConstraint("minimum_cover_policy IN ('defer', 'raise')",
+                       name="minimum_cover_policy"),
 )
 
 article_planning_settings = sa.Table(

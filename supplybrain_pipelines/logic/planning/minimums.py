@@ -30,9 +30,13 @@ from supplybrain_pipelines.logic.planning._numbers import as_count, as_number
 from supplybrain_pipelines.logic.planning.bundles import SingleKey
 
 K = TypeVar("K", bound=Hashable)
-Constraint = Literal["none", "fabric_min", "elastic_min", "pack_multiple"]
+Constraint = Literal["none", "fabric_min", "elastic_min", "pack_multiple", "deferred_minimum"]
 #: Order in which the steps run; a tie in added units goes to the later step.
 STEP_ORDER: tuple[Constraint, ...] = ("fabric_min", "elastic_min", "pack_multiple")
+#: ``global_planning_settings.minimum_cover_policy`` and ``max_minimum_cover_days`` when NULL.
+MINIMUM_COVER_POLICIES = ("defer", "raise")
+DEFAULT_MINIMUM_COVER_POLICY = "defer"
+DEFAULT_MAX_MINIMUM_COVER_DAYS = 365
 
 
 def largest_remainder(total: int, weights: Mapping[K, float], order: Sequence[K]) -> dict[K, int]:
@@ -261,12 +265,67 @@ def apply_pack_multiples(qty_by_sku: Mapping[SingleKey, int],
 
 
 @dataclass(frozen=True, slots=True)
+class MinimumCover:
+    """:func:`check_minimum_cover`'s outcome: the quantities to keep, and the explanation record
+    (None when the minimums added nothing, so there was nothing to check)."""
+
+    quantities: dict[SingleKey, int]
+    deferred: bool
+    record: dict | None
+
+
+def check_minimum_cover(raw: Mapping[SingleKey, int], with_minimums: Mapping[SingleKey, int], *,
+                        position: Mapping[SingleKey, float], demand: Mapping[SingleKey, float],
+                        max_cover_days: int | None = None, policy: str | None = None
+                        ) -> MinimumCover:
+    """Minimums that do not bury a slow seller (issue 11): one article, before pack rounding.
+
+    Only if the fabric and elastic minimums added units (Σ with_minimums > Σ raw): cover =
+    (Σ position + Σ with_minimums) / Σ d over the article's SKU units (infinite when Σ d = 0);
+    cover > ``max_cover_days`` (None → 365) flags ``minimum_exceeds_max_cover``. ``policy``
+    (None → "defer"): "raise" keeps the raised quantities, flagged; "defer" sets every SKU unit
+    to 0 (a batch cannot be split; production waits until the need grows). The record
+    ``{"step": "minimum_cover", …}`` holds the flag, policy, maximum, cover (None = infinite)
+    and what the minimums would produce (total; per SKU unit in ``would_produce``). Example:
+    need 60, minimum 7000, position 40, d 2/day → cover 3520 days > 365 → all 0.
+    """
+    policy = DEFAULT_MINIMUM_COVER_POLICY if policy is None else policy
+    if policy not in MINIMUM_COVER_POLICIES:
+        raise ValueError(f"minimum_cover_policy must be 'defer' or 'raise', got {policy!r}")
+    limit = DEFAULT_MAX_MINIMUM_COVER_DAYS if max_cover_days is None else max_cover_days
+    if as_count("max_minimum_cover_days", limit) < 1:
+        raise ValueError(f"max_minimum_cover_days must be ≥ 1, got {limit!r}")
+    quantities = _checked(with_minimums)
+    total, raw_total = sum(quantities.values()), sum(_checked(raw).values())
+    if total <= raw_total:
+        return MinimumCover(quantities, False, None)
+    stock = sum(as_number("position", position.get(k, 0.0), minimum=None) for k in quantities)
+    rate = sum(as_number("demand rate", demand.get(k, 0.0)) for k in quantities)
+    cover = (stock + total) / rate if rate > 0 else None
+    flagged = cover is None or cover > limit
+    deferred = flagged and policy == "defer"
+    record = {"step": "minimum_cover", "flagged": flagged,
+              "flag": "minimum_exceeds_max_cover" if flagged else None, "policy": policy,
+              "max_cover_days": limit, "cover_days": cover, "position": stock,
+              "demand_rate": rate, "raw_total": raw_total, "quantity_with_minimums": total,
+              "action": "deferred" if deferred else "raised" if flagged else "kept",
+              "would_produce": [{"article_id": k.article_id, "color_id": k.color_id,
+                                 "size_id": k.size_id, "quantity": q}
+                                for k, q in quantities.items() if q]}
+    if deferred:
+        quantities = dict.fromkeys(quantities, 0)
+    return MinimumCover(quantities, deferred, record)
+
+
+@dataclass(frozen=True, slots=True)
 class MinimumsResult:
-    """Final quantities, the constraint that limited each SKU unit, and every step."""
+    """Final quantities, the constraint that limited each SKU unit, every step, and the
+    "minimum_cover" record when the cover was checked."""
 
     quantities: dict[SingleKey, int]
     limiting_constraint: dict[SingleKey, Constraint]
     steps: list[dict]
+    cover: dict | None = None
 
 
 def apply_production_minimums(qty_by_sku: Mapping[SingleKey, int], *,
@@ -275,14 +334,20 @@ def apply_production_minimums(qty_by_sku: Mapping[SingleKey, int], *,
                               elastic_minimum: int,
                               weights: Mapping[SingleKey, float],
                               pack_multiple: int | Mapping[SingleKey, int | None] | None = None,
-                              order: Sequence[SingleKey] | None = None) -> MinimumsResult:
-    """Fabric minimum per Pantone → elastic minimum per article → pack multiples.
+                              order: Sequence[SingleKey] | None = None,
+                              position: Mapping[SingleKey, float] | None = None,
+                              demand: Mapping[SingleKey, float] | None = None,
+                              max_cover_days: int | None = None,
+                              cover_policy: str | None = None) -> MinimumsResult:
+    """Fabric minimum per Pantone → elastic minimum per article → [cover check] → packs.
 
     Each step only raises quantities, so a later step never undoes an earlier minimum.
     ``limiting_constraint`` per SKU unit is the step that added the most units to it (ties →
     the later step), or "none" when nothing was added. ``steps`` starts with an "input" record
-    and lists every check (binding or not) for the explanation JSON. Sources: §3.8 steps 12–13,
-    §3.3 (packs).
+    and lists every check (binding or not) for the explanation JSON. When ``demand`` is given,
+    :func:`check_minimum_cover` runs after the elastic minimum; if it defers the article, every
+    SKU unit is 0 with limiting constraint "deferred_minimum" (packs keep 0 at 0). Sources:
+    §3.8 steps 12–13, §3.3 (packs), issue 11 (cover).
     """
     quantities = _checked(qty_by_sku)
     keys = _order(quantities, order)
@@ -291,11 +356,22 @@ def apply_production_minimums(qty_by_sku: Mapping[SingleKey, int], *,
     fabric = apply_fabric_minimum(quantities, pantone_of_color, fabric_minimum_by_pantone,
                                   weights, keys)
     elastic = apply_elastic_minimum(fabric.quantities, elastic_minimum, weights, keys)
-    packs = apply_pack_multiples(elastic.quantities, pack_multiple)
-    steps += fabric.steps + elastic.steps + packs.steps
+    steps += fabric.steps + elastic.steps
+    raised, cover = elastic.quantities, None
+    if demand is not None:
+        cover = check_minimum_cover(quantities, raised, position=position or {}, demand=demand,
+                                    max_cover_days=max_cover_days, policy=cover_policy)
+        raised = cover.quantities
+        steps += [cover.record] if cover.record else []
+    packs = apply_pack_multiples(raised, pack_multiple)
+    steps += packs.steps
     final = packs.quantities
     steps.append({"step": "output", "total": sum(final.values())})
-    return MinimumsResult({key: final[key] for key in keys}, _limiting(keys, steps), steps)
+    limiting = _limiting(keys, steps)
+    if cover is not None and cover.deferred:
+        limiting = dict.fromkeys(keys, "deferred_minimum")
+    return MinimumsResult({key: final[key] for key in keys}, limiting, steps,
+                          cover.record if cover is not None else None)
 
 
 def _limiting(keys: Sequence[SingleKey], steps: Sequence[dict]) -> dict[SingleKey, Constraint]:
@@ -334,6 +410,13 @@ def steps_by_sku(steps: Sequence[dict], keys: Sequence[SingleKey]) -> dict[Singl
         by_color.setdefault(key.color_id, []).append(key)
     for record in steps:
         step = record.get("step")
+        if step == "minimum_cover":  # the article's record, with only the SKU unit's line
+            lines = {SingleKey(line["article_id"], line["color_id"], line["size_id"]): line
+                     for line in record["would_produce"]}
+            for key, own in result.items():
+                line = lines.get(key)
+                own.append({**record, "would_produce": [line] if line is not None else []})
+            continue
         if step == "pack_multiple":
             for line in record.get("added", []):
                 key = SingleKey(line["article_id"], line["color_id"], line["size_id"])

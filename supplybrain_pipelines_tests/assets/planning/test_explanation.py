@@ -34,7 +34,7 @@ def test_explanations_hold_the_sku_units_own_steps(migrated_db_url, dagster_inst
             JOIN supplybrain.color c ON c.id = p.color_id""")).all()
     engine.dispose()
     assert rows
-    minimums_applied = 0
+    minimums_applied = deferred = 0
     for r in rows:
         explanation = r.explanation
         assert set(explanation) == {"inputs", "settings", "steps"}
@@ -56,5 +56,17 @@ def test_explanations_hold_the_sku_units_own_steps(migrated_db_url, dagster_inst
                 assert (line["article_id"], line["color_id"], line["size_id"]) == (
                     r.article_id, r.color_id, r.size_id)
                 added += line["added"]
+        cover = [s for s in explanation["steps"] if s["step"] == "minimum_cover"]
+        if r.limiting_constraint == "deferred_minimum":
+            # the minimums would have buried the article: nothing produced, the need kept in
+            # raw_quantity, and what the minimums would have made in the record
+            deferred += 1
+            assert r.recommended_quantity == 0 and len(cover) == 1
+            assert cover[0]["flagged"] and cover[0]["action"] == "deferred"
+            assert cover[0]["cover_days"] > cover[0]["max_cover_days"] == 365
+            would = sum(line["quantity"] for line in cover[0]["would_produce"])
+            assert would == r.raw_quantity + added  # no pack step ran on a deferred quantity
+            continue
         assert r.raw_quantity + added == r.recommended_quantity
     assert minimums_applied
+    assert deferred  # the scenario's slow articles: a 7,000 fabric minimum is years of cover

@@ -2,13 +2,23 @@
 
 Each check runs set-based SQL on the table its asset owns and fails with the offending counts
 in its metadata; a failed blocking check stops ``planning_proposals`` in the same run.
+
+``demand_is_plausible`` compares the catalogue's summed demand rate with the net units per day
+that ``orders_daily`` holds for the same window and SKU units (bundles turned into singles by
+the same SQL as ``demand``). Leaving out real stock-out days raises a SKU unit's rate above its
+calendar mean, and TSB lowers a stopped seller's; across a whole catalogue neither explains
+more than :data:`PLAUSIBLE_FACTOR` (3: the average SKU unit in stock a third of the window).
+Reading "history starts today" as "first in stock today" made it about 30.
 """
+
+from datetime import timedelta
 
 import dagster as dg
 from sqlalchemy import text
 
 from supplybrain_pipelines.assets.planning import demand, supply
 from supplybrain_pipelines.assets.planning._common import ACTIVE_SKUS
+from supplybrain_pipelines.assets.planning.demand import UNITS
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 DEMAND_CHECK = f"""
@@ -42,6 +52,60 @@ SELECT
 """
 
 
+#: How far the catalogue's demand rate may lie from the observed net units per day (either way).
+PLAUSIBLE_FACTOR = 3.0
+#: Below this many net units in the window the ratio says nothing; the check passes and says so.
+MIN_UNITS_TO_JUDGE = 30.0
+
+DEMAND_WINDOW = """
+SELECT min(as_of) AS as_of, max(window_days) AS window_days, COALESCE(sum(rate), 0) AS rate,
+       count(*) AS sku_units
+FROM supplybrain.demand
+"""
+
+OBSERVED_UNITS = f"""
+SELECT COALESCE(sum(u.single + u.bundled), 0)::float8 / 1000 AS units
+FROM ({UNITS}) u WHERE u.sku_unit_id IN (SELECT sku_unit_id FROM ({ACTIVE_SKUS}) a)
+"""
+
+
+def plausibility(catalogue_rate: float, observed_units: float, window_days: int) -> dict:
+    """The verdict and its numbers: the ratio of the summed rate to the observed units/day."""
+    observed = observed_units / window_days if window_days else 0.0
+    ratio = catalogue_rate / observed if observed > 0 else None
+    if observed_units < MIN_UNITS_TO_JUDGE:
+        passed, verdict = True, f"fewer than {MIN_UNITS_TO_JUDGE:g} units: not judged"
+    else:
+        passed = 1 / PLAUSIBLE_FACTOR <= ratio <= PLAUSIBLE_FACTOR
+        verdict = "plausible" if passed else (
+            f"the demand rate is {ratio:.2f}× the observed units per day, beyond "
+            f"{PLAUSIBLE_FACTOR:g}× either way")
+    return {"passed": passed, "catalogue_rate": catalogue_rate,
+            "observed_units_per_day": observed, "ratio": ratio,
+            "max_factor": PLAUSIBLE_FACTOR, "verdict": verdict}
+
+
+@dg.asset_check(asset=demand, blocking=True,
+                description="The catalogue's summed demand rate is within 3× (either way) of "
+                "the net units per day in orders_daily over the same window (bundles turned "
+                "into singles), which real stock-outs can explain; beyond it the demand maths "
+                "is wrong and proposals must not be made from it.")
+def demand_is_plausible(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+    with warehouse.transaction() as conn:
+        d = conn.execute(text(DEMAND_WINDOW)).one()
+        if d.as_of is None:
+            return dg.AssetCheckResult(passed=True, metadata={"verdict": "no demand rows"})
+        start = d.as_of - timedelta(days=d.window_days - 1)
+        units = conn.execute(text(OBSERVED_UNITS), {"start": start, "as_of": d.as_of}).scalar()
+    result = plausibility(float(d.rate), float(units), d.window_days)
+    passed = result.pop("passed")
+    return dg.AssetCheckResult(
+        passed=passed, severity=dg.AssetCheckSeverity.ERROR,
+        metadata={**{k: v for k, v in result.items() if v is not None},
+                  "as_of": d.as_of.isoformat(), "window_days": d.window_days,
+                  "observed_units": float(units), "sku_units": d.sku_units})
+
+
 def _result(row) -> dg.AssetCheckResult:
     problems = {key: value for key, value in row._mapping.items()
                 if (value > 1 if key == "as_of_values" else value > 0)}
@@ -69,4 +133,4 @@ def supply_is_sound(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
         return _result(conn.execute(text(SUPPLY_CHECK)).one())
 
 
-CHECKS = [demand_is_sound, supply_is_sound]
+CHECKS = [demand_is_sound, demand_is_plausible, supply_is_sound]

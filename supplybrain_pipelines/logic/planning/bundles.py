@@ -4,6 +4,11 @@ Domain (DESIGN.md §4; ``seed_backend_domain.md`` §1 "Domain semantics of bundl
 says "bundle type B of article A contains one piece of colour C"; an N-pack has N distinct
 colours, all in the same size. So one unit of bundle (A, B, S) is one unit of every SKU unit
 (A, C, S) with C in the recipe of (A, B). Orders to the factory are per article × colour × size.
+
+Production does this work in SQL for speed: ``UNITS`` of ``assets/planning/demand.py`` explodes
+bundle orders, ``PER_SIZE`` of ``assets/planning/risk.py`` computes bundle capacity. These
+functions are the rule; ``test_bundle_equivalence.py`` runs both on the same random catalogue
+and requires equal results.
 """
 
 from __future__ import annotations
@@ -83,15 +88,6 @@ def explode_bundle_units(units_by_bundle: Mapping[BundleKey, float], recipes: Re
             target = units if known is None or single in known else unknown
             target[single] = target.get(single, 0) + quantity
     return ExplodedUnits(units, missing, unknown)
-
-
-def sum_units(*parts: Mapping[SingleKey, float]) -> dict[SingleKey, float]:
-    """Σ of several unit maps key by key (e.g. single-piece orders + exploded bundle orders)."""
-    total: dict[SingleKey, float] = {}
-    for part in parts:
-        for key, quantity in part.items():
-            total[key] = total.get(key, 0) + quantity
-    return total
 
 
 def bundle_capacity_from_singles(single_stock_by_color: Mapping[Hashable, float],

@@ -129,7 +129,9 @@ def classify_bundle_risk(total_available: float, avg_daily: float,
 
 def worst_risk(levels: Iterable[RiskLevel]) -> RiskLevel | None:
     """The highest-priority level (critical > warning > ok > overstock > no_data), first on ties;
-    None for no levels. Source: §3.3 (planning health "worst risk")."""
+    None for no levels. Source: §3.3 (planning health "worst risk"). ``planning_health``'s SQL
+    is generated from :data:`RISK_PRIORITY` (``assets/planning/risk.py``); a test holds it
+    equal to this function."""
     worst: RiskLevel | None = None
     for level in levels:
         if level not in RISK_PRIORITY:

@@ -203,7 +203,11 @@ FILES: tuple[FileSpec, ...] = (
               _int("default_lead_time_days", default=70),
               _int("default_service_level_percent", default=90, lo=1, hi=99),
               _int("default_fabric_min_batch_qty", default=7000),
-              _int("default_elastic_min_batch_qty", default=3000)),
+              _int("default_elastic_min_batch_qty", default=3000),
+              # empty or absent: NULL, which planning reads as 365 and 'defer'
+              _int("max_minimum_cover_days", lo=1),
+              Column("minimum_cover_policy", CHOICE, db="minimum_cover_policy",
+                     choices=("defer", "raise"))),
              keys=(), write="first_row", max_rows=1),
     FileSpec("planning_settings.csv", t.planning_settings,
              (ARTICLE, Column("is_active", BOOL, db="is_active", default=True),

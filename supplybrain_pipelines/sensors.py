@@ -1,5 +1,8 @@
 """Sensors. The account sensor starts the initial backfill of a new or re-activated WB account
-as a run of its own (through the queue), so the first 90 days don't wait for a schedule tick."""
+as a run of its own (through the queue), so the first 90 days don't wait for a schedule tick;
+on an instance that has never ingested stock it first queues one full ``ingest`` run (the
+"first sync"), so that on day one the whole graph, planning included, lands within minutes
+instead of at the next :05/:20/:35/:50 tick."""
 
 import json
 
@@ -7,18 +10,20 @@ import dagster as dg
 from sqlalchemy import select
 
 from supplybrain_pipelines.assets.ingest import wb_orders
-from supplybrain_pipelines.assets.unified import orders_and_rollup
+from supplybrain_pipelines.assets.unified import orders_and_rollup, stock
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.jobs import ingest_job
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 BACKFILL_DAYS = 90
+FIRST_SYNC_RUN_KEY = "first-sync"
 
 
 @dg.sensor(job=ingest_job, minimum_interval_seconds=60,
            default_status=dg.DefaultSensorStatus.RUNNING,
            description="Backfills 90 days of WB orders for each WB account that became active "
-           "(added, or re-activated) since the last evaluation.")
+           "(added, or re-activated) since the last evaluation; on an instance that has never "
+           "ingested stock, first one full ingest run (the first sync).")
 def wb_account_backfill_sensor(context: dg.SensorEvaluationContext,
                                warehouse: PostgresWarehouse):
     accounts = t.wb_integration_accounts.c
@@ -37,6 +42,11 @@ def wb_account_backfill_sensor(context: dg.SensorEvaluationContext,
                 tags={"supplybrain/backfill_account": str(row.id)},
             ))
     cursor = json.dumps({str(row.id): bool(row.is_active) for row in rows}, sort_keys=True)
+    if requests and context.instance.get_latest_materialization_event(stock.key) is None:
+        # Every asset of the ingest job; accounts without a cursor start 90 days back. The run
+        # key is used once per sensor, so this is asked for at most once per instance.
+        requests.insert(0, dg.RunRequest(run_key=FIRST_SYNC_RUN_KEY,
+                                         tags={"supplybrain/first_sync": "true"}))
     if not requests:
         return dg.SensorResult(skip_reason="no WB account became active", cursor=cursor)
     return dg.SensorResult(run_requests=requests, cursor=cursor)

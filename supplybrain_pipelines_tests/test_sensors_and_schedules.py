@@ -45,7 +45,10 @@ def test_backfill_sensor_starts_one_run_per_new_or_reactivated_account(migrated_
 
     first = add_account(migrated_db_url, "shop")
     result, cursor = evaluate(dagster_instance, warehouse, cursor)
-    (request,) = result.run_requests
+    # nothing has ingested stock on this instance yet: one full ingest run goes first
+    first_sync, request = result.run_requests
+    assert first_sync.run_key == "first-sync" and first_sync.asset_selection is None
+    assert first_sync.run_config == {}
     assert request.run_config["ops"]["wb_orders"]["config"] == {"account_ids": [first],
                                                                "backfill_days": 90}
     assert dg.AssetKey("wb_orders") in request.asset_selection
@@ -59,8 +62,18 @@ def test_backfill_sensor_starts_one_run_per_new_or_reactivated_account(migrated_
     assert off.skip_reason and not off.run_requests
     set_active(migrated_db_url, first, True)
     back, cursor = evaluate(dagster_instance, warehouse, cursor)
-    (reactivated,) = back.run_requests
+    (reactivated,) = back.run_requests[1:]  # [0]: the first sync, deduplicated by its run key
+    assert back.run_requests[0].run_key == "first-sync"
     assert reactivated.run_key != request.run_key
+
+
+def test_no_first_sync_once_stock_was_ingested(migrated_db_url, dagster_instance):
+    warehouse = PostgresWarehouse(database_url=url_text(migrated_db_url))
+    dagster_instance.report_runless_asset_event(dg.AssetMaterialization("stock"))
+    add_account(migrated_db_url, "shop")
+    result, _cursor = evaluate(dagster_instance, warehouse)
+    (request,) = result.run_requests
+    assert request.run_key.startswith("wb-backfill-")
 
 
 def test_ingestion_ticks_ten_minutes_before_each_snapshot_slot():

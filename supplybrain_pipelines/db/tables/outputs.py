@@ -12,6 +12,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from supplybrain_pipelines.db.tables._meta import metadata
 
 RISK_LEVELS = ("critical", "warning", "ok", "overstock", "no_data")
+#: What a demand row's ``days_used`` counts (assets/planning/demand.py ``days_basis``).
+DAYS_BASES = ("in_stock", "calendar", "since_first_activity", "no_activity")
 
 
 def _qty(name: str, nullable: bool = False) -> sa.Column:
@@ -35,6 +37,8 @@ stock_history = sa.Table(
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("sku_unit_id", sa.Integer, primary_key=True),
     _qty("available"),
+    # demand asks per SKU unit whether it was ever in stock before its window
+    sa.Index("ix_stock_history_sku_unit_id_day", "sku_unit_id", "day"),
 )
 
 demand = sa.Table(
@@ -55,9 +59,22 @@ demand = sa.Table(
     sa.Column("demand_class", sa.Text, nullable=False),
     sa.Column("method", sa.Text, nullable=False),
     _qty("rate"),
+    sa.Column("counted_from", sa.Date, nullable=True),
     sa.PrimaryKeyConstraint("sku_unit_id", name="pk_demand"),
-    sa.CheckConstraint("days_basis IN ('in_stock', 'calendar', 'since_first_stock')",
+    sa.CheckConstraint(f"days_basis IN ({', '.join(repr(b) for b in DAYS_BASES)})",
                        name="days_basis"),
+)
+
+demand_unexploded = sa.Table(
+    "demand_unexploded", metadata,
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("article_id", sa.Integer, nullable=False),
+    sa.Column("bundle_type_id", sa.Integer, nullable=False),
+    sa.Column("size_id", sa.Integer, nullable=True),
+    sa.Column("color_id", sa.Integer, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    _qty("units"),
+    sa.CheckConstraint("reason IN ('no_recipe', 'no_sku_unit')", name="reason"),
 )
 
 demand_barcode = sa.Table(

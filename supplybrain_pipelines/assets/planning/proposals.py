@@ -2,7 +2,9 @@
 
 Per SKU unit (logic in ``logic/planning``): SS = z·σ_d·√L, ROP = d·L + SS, target =
 d·(L + T) + SS, and target − position when the position is at or below the ROP. Then per
-article: the fabric minimum per Pantone group, the elastic minimum and pack multiples. Every
+article: the fabric minimum per Pantone group, the elastic minimum, the cover check of the
+minimums (``check_minimum_cover``: defer or raise beyond max_minimum_cover_days) and pack
+multiples. Every
 row carries its inputs, the settings with their source (article → global → default) and each
 step in ``explanation``. History is kept per run; ``planning_proposals_latest`` is the newest.
 """
@@ -196,12 +198,13 @@ def proposal_rows(run_id: str, inputs: Iterable,
                    limiting[key], encode_json(explanation(p, settings, steps.get(key, []))))
 
 
-@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres", "python"}, code_version="1",
+@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres", "python"}, code_version="2",
           deps=["demand", "supply"], automation_condition=dg.AutomationCondition.eager(),
           description="What to produce per article × colour × size: safety stock, reorder "
           "point, order-up-to target and the recommended quantity after fabric, elastic and "
-          "pack minimums, with days of cover, stock-out date, risk level, limiting constraint "
-          "and a JSON explanation of every step. Kept per run.")
+          "pack minimums (deferred, or raised and flagged, when the minimums would create more "
+          "than max_minimum_cover_days of cover), with days of cover, stock-out date, risk "
+          "level, limiting constraint and a JSON explanation of every step. Kept per run.")
 def planning_proposals(context: dg.AssetExecutionContext,
                        warehouse: PostgresWarehouse) -> dg.MaterializeResult:
     run_id = context.run.run_id

@@ -141,7 +141,7 @@ FROM per_article
 """
 
 
-@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="1",
+@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="2",
           deps=["planning_proposals"], automation_condition=dg.AutomationCondition.eager(),
           description="Per article, from the latest proposals: the worst SKU risk, how many SKU "
           "units need production, the total recommended, the dominant limiting constraint and "

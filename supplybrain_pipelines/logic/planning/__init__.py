@@ -4,13 +4,15 @@ Modules:
 
 - :mod:`.inventory` — z, safety stock, reorder point, order-up-to target, recommendation, cover,
   stock-out date, lead time (textbook formulas, ``planning_and_marketplace_apis.md`` §3.1).
-- :mod:`.demand` — demand class (ADI, CV²), Croston / SBA / TSB, in-stock velocity, σ of daily
-  demand, and the method choice (§4 of the same file).
+- :mod:`.demand` — the in-stock mask, velocity, σ of daily demand, demand class (ADI, CV²) and
+  the rate (TSB for intermittent SKU units), for a whole catalogue at once as numpy matrices
+  (§4 of the same file).
 - :mod:`.bundles` — bundles turned into singles through the recipes (DESIGN.md §4) and bundle
   capacity from singles (``seed_backend_domain.md`` §2.2).
 - :mod:`.risk` — the old backend's bundle risk table, with its exact operators (§2.2).
 - :mod:`.minimums` — fabric minimum per Pantone group, elastic minimum per article, largest
   remainder, pack multiples (``seed_backend_domain.md`` §3.2 and §3.8).
 
-Nothing here imports dagster or SQLAlchemy; no function reads a clock, a file or a database.
+Nothing here imports dagster, SQLAlchemy or a database driver (numpy is allowed); no function
+reads a clock, a file or a database.
 """

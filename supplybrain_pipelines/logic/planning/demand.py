@@ -145,7 +145,7 @@ def _sample_sd(values: np.ndarray, mask: np.ndarray, n: np.ndarray,
     return np.where(n >= 2, np.sqrt(squares / np.maximum(n - 1, 1)), 0.0)
 
 
-def _matrix(units) -> np.ndarray:
+def _matrix(units: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
     """``units`` as a 2-D float matrix; ValueError on a negative, NaN or infinite value."""
     x = np.asarray(units, dtype=float)
     if x.ndim != 2:

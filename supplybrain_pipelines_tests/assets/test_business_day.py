@@ -11,34 +11,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
-import pytest
-import sqlalchemy as sa
 
 from supplybrain_pipelines.assets.unified import orders_and_rollup
 from supplybrain_pipelines.config import BUSINESS_TZ_ENV
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
-from supplybrain_pipelines.sandbox.generator import generate_business
-from supplybrain_pipelines.sandbox.seed import load_master_data
-from supplybrain_pipelines_tests.fixtures_db import cli_env, execute, fetch_all, url_text
+from supplybrain_pipelines_tests.assets.test_unified_orders import raw_order_at as raw_order
+from supplybrain_pipelines_tests.fixtures_db import cli_env, fetch_all, url_text
 from supplybrain_pipelines_tests.importer import SCENARIO_SMALL
 from supplybrain_pipelines_tests.importer.test_cli import supplybrain_import
 
 DAILY = "SELECT day, units_net FROM supplybrain.orders_daily WHERE item_key = :key ORDER BY day"
-
-
-@pytest.fixture
-def db(migrated_db_url):
-    engine = sa.create_engine(migrated_db_url)
-    with engine.begin() as conn:
-        load_master_data(conn, generate_business(seed=3, articles=2, days=10))
-    engine.dispose()
-    return migrated_db_url
-
-
-def raw_order(url, srid: str, barcode: str, at: str) -> None:
-    execute(url, "INSERT INTO supplybrain.wb_orders (srid, account_id, ordered_at, "
-            "last_change_at, barcode, total_price, price_with_disc, is_cancel) VALUES "
-            "(:srid, 1, :at, :at, :barcode, 100, 90, false)", srid=srid, barcode=barcode, at=at)
 
 
 def refresh(url) -> None:

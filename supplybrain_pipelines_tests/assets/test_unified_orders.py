@@ -7,32 +7,23 @@ from __future__ import annotations
 from datetime import date
 
 import dagster as dg
-import pytest
-import sqlalchemy as sa
 
 from supplybrain_pipelines.assets.unified import orders_and_rollup
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
-from supplybrain_pipelines.sandbox.generator import generate_business
-from supplybrain_pipelines.sandbox.seed import load_master_data
 from supplybrain_pipelines_tests.fixtures_db import execute, fetch_all, url_text
 
 UNKNOWN = "2999999999999"
 
 
-@pytest.fixture
-def db(migrated_db_url):
-    engine = sa.create_engine(migrated_db_url)
-    with engine.begin() as conn:
-        load_master_data(conn, generate_business(seed=3, articles=2, days=10))
-    engine.dispose()
-    return migrated_db_url
+def raw_order_at(url, srid: str, barcode: str, at: str) -> None:
+    """A raw WB order of one piece at ``at`` (ISO time with offset)."""
+    execute(url, "INSERT INTO supplybrain.wb_orders (srid, account_id, ordered_at, "
+            "last_change_at, barcode, total_price, price_with_disc, is_cancel) VALUES "
+            "(:srid, 1, :at, :at, :barcode, 100, 90, false)", srid=srid, barcode=barcode, at=at)
 
 
 def raw_order(url, srid: str, barcode: str, day: int) -> None:
-    execute(url, "INSERT INTO supplybrain.wb_orders (srid, account_id, ordered_at, "
-            "last_change_at, barcode, total_price, price_with_disc, is_cancel) VALUES "
-            "(:srid, 1, :at, :at, :barcode, 100, 90, false)", srid=srid, barcode=barcode,
-            at=f"2026-03-{day:02d}T10:00:00+00:00")
+    raw_order_at(url, srid, barcode, f"2026-03-{day:02d}T10:00:00+00:00")
 
 
 def refresh(url) -> dict:

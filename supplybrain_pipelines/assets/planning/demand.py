@@ -66,6 +66,10 @@ OR EXISTS (SELECT 1 FROM supplybrain.bundle_recipe r
                 AND od.day < :start
            WHERE r.article_id = a.article_id AND r.color_id = a.color_id)"""
 
+#: One row per active SKU unit: its order rows of the window as arrays, and what the stock
+#: history records of the window. The history is read in SKU order from the covering index
+#: ``(sku_unit_id, day) INCLUDE (available)`` alone (migration 0010), so it aggregates one SKU
+#: unit at a time with no hash table or sort; run under :data:`INPUT_SETTINGS`.
 DEMAND_INPUTS = f"""
 WITH active AS ({ACTIVE_SKUS}),
 series AS (
@@ -106,23 +110,38 @@ WHERE od.channel = 'wb' AND od.article_id IS NOT NULL AND od.day BETWEEN :start 
 GROUP BY od.item_key
 """
 
-#: Bundle units of the window that UNITS cannot turn into singles, by reason.
+#: Bundle units of the window that UNITS cannot turn into singles, by reason. The window's
+#: bundle rows are summed per (article, bundle type, size) first (numeric sums are exact, so
+#: the order of the additions does not matter), then each bundle type's recipe colours are
+#: looked up once. ``sku_unit.size_id`` is NOT NULL, so a bundle row without a size has no SKU
+#: unit, as the equality says.
 UNEXPLODED = """
 INSERT INTO supplybrain.demand_unexploded (as_of, article_id, bundle_type_id, size_id,
                                            color_id, reason, units)
-SELECT CAST(:as_of AS date), od.article_id, od.bundle_type_id, od.size_id, r.color_id,
+SELECT CAST(:as_of AS date), b.article_id, b.bundle_type_id, b.size_id, r.color_id,
        CASE WHEN r.color_id IS NULL THEN 'no_recipe' ELSE 'no_sku_unit' END,
-       sum(od.units_net)::float8
-FROM supplybrain.orders_daily od
-LEFT JOIN supplybrain.bundle_recipe r ON r.article_id = od.article_id
-     AND r.bundle_type_id = od.bundle_type_id
-WHERE od.day BETWEEN :start AND :as_of AND od.bundle_type_id IS NOT NULL
-  AND (r.color_id IS NULL OR NOT EXISTS (
-        SELECT 1 FROM supplybrain.sku_unit su WHERE su.article_id = od.article_id
-        AND su.color_id = r.color_id AND su.size_id IS NOT DISTINCT FROM od.size_id))
-GROUP BY od.article_id, od.bundle_type_id, od.size_id, r.color_id
+       b.units::float8
+FROM (SELECT od.article_id, od.bundle_type_id, od.size_id, sum(od.units_net) AS units
+      FROM supplybrain.orders_daily od
+      WHERE od.day BETWEEN :start AND :as_of AND od.bundle_type_id IS NOT NULL
+      GROUP BY 1, 2, 3) b
+LEFT JOIN supplybrain.bundle_recipe r ON r.article_id = b.article_id
+     AND r.bundle_type_id = b.bundle_type_id
+WHERE r.color_id IS NULL OR NOT EXISTS (
+        SELECT 1 FROM supplybrain.sku_unit su WHERE su.article_id = b.article_id
+        AND su.color_id = r.color_id AND su.size_id = b.size_id)
 RETURNING units
 """
+
+#: Planner settings for demand's transaction (``SET LOCAL``: they end with it). DEMAND_INPUTS
+#: turns each order row of the window into array elements (about 1M at 125k SKU units): sorted
+#: by SKU unit and aggregated one SKU unit at a time, that takes one in-memory sort, where a
+#: hash aggregate keeps an array per SKU unit and spills to disk. Bundle rows are joined to
+#: their recipes and SKU units by hash joins (the planner misjudges recipe × SKU unit and would
+#: probe the orders per SKU unit in a nested loop). The barcode and unexploded sums hash.
+INPUT_SETTINGS = ("SET LOCAL work_mem = '128MB'", "SET LOCAL enable_hashagg = off",
+                  "SET LOCAL enable_nestloop = off")
+AFTER_INPUTS = ("SET LOCAL enable_hashagg TO DEFAULT", "SET LOCAL enable_nestloop TO DEFAULT")
 
 
 def unit_matrix(rows: int, window: int, days: list, thousandths: list) -> np.ndarray:
@@ -208,7 +227,11 @@ def demand(context: dg.AssetExecutionContext, config: PlanningConfig,
     start = as_of - timedelta(days=window - 1)
     params = {"start": start, "as_of": as_of}
     with warehouse.transaction() as conn:
+        for setting in INPUT_SETTINGS:
+            conn.execute(text(setting))
         skus = conn.execute(text(DEMAND_INPUTS), {**params, "window": window}).all()
+        for setting in AFTER_INPUTS:
+            conn.execute(text(setting))
         columns, counts = demand_columns(as_of, window, skus)
         # All three tables are emptied in this transaction, so plain COPY / INSERT, no upsert.
         conn.execute(delete(t.demand))

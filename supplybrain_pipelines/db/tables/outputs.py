@@ -37,8 +37,13 @@ stock_history = sa.Table(
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("sku_unit_id", sa.Integer, primary_key=True),
     _qty("available"),
-    # demand asks per SKU unit whether it was ever in stock before its window
-    sa.Index("ix_stock_history_sku_unit_id_day", "sku_unit_id", "day"),
+    # demand reads the window per SKU unit from this index alone, and asks per SKU unit
+    # whether it was ever in stock before its window (migration 0010)
+    sa.Index("ix_stock_history_sku_unit_id_day_available", "sku_unit_id", "day",
+             postgresql_include=["available"]),
+    # index-only scans need all-visible pages: vacuum after every day's insert
+    postgresql_with={"autovacuum_vacuum_insert_scale_factor": 0,
+                     "autovacuum_vacuum_insert_threshold": 10000},
 )
 
 demand = sa.Table(

@@ -4,11 +4,12 @@ Each check runs set-based SQL on the table its asset owns and fails with the off
 in its metadata; a failed blocking check stops ``planning_proposals`` in the same run.
 
 ``demand_is_plausible`` compares the catalogue's summed demand rate with the net units per day
-that ``orders_daily`` holds for the same window and SKU units (bundles turned into singles by
-the same SQL as ``demand``). Leaving out real stock-out days raises a SKU unit's rate above its
-calendar mean, and TSB lowers a stopped seller's; across a whole catalogue neither explains
-more than :data:`PLAUSIBLE_FACTOR` (3: the average SKU unit in stock a third of the window).
-Reading "history starts today" as "first in stock today" made it about 30.
+that ``orders_daily`` holds for the same window and SKU units (a bundle counts once per recipe
+colour with an active SKU unit in its size, as ``demand`` turns it into singles), computed from
+``orders_daily`` on its own, not from the demand table. Leaving out real stock-out days raises
+a SKU unit's rate above its calendar mean, and TSB lowers a stopped seller's; across a whole
+catalogue neither explains more than :data:`PLAUSIBLE_FACTOR` (3: the average SKU unit in
+stock a third of the window). Reading "history starts today" as "first in stock today" made it about 30.
 """
 
 from datetime import timedelta
@@ -18,7 +19,6 @@ from sqlalchemy import text
 
 from supplybrain_pipelines.assets.planning import demand, supply
 from supplybrain_pipelines.assets.planning._common import ACTIVE_SKUS
-from supplybrain_pipelines.assets.planning.demand import UNITS
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 DEMAND_CHECK = f"""
@@ -63,9 +63,27 @@ SELECT min(as_of) AS as_of, max(window_days) AS window_days, COALESCE(sum(rate),
 FROM supplybrain.demand
 """
 
+#: The window's net units of active SKU units, in one pass over the window's order rows: a
+#: single-piece row counts for its SKU unit when that is active, a bundle row once for each
+#: recipe colour with an active SKU unit in its size. It sums what ``UNITS`` (demand) yields for
+#: the active SKU units, without turning the bundle rows into one row per SKU unit: integer
+#: thousandths, so the total is exact whatever the order of the additions.
 OBSERVED_UNITS = f"""
-SELECT COALESCE(sum(u.single + u.bundled), 0)::float8 / 1000 AS units
-FROM ({UNITS}) u WHERE u.sku_unit_id IN (SELECT sku_unit_id FROM ({ACTIVE_SKUS}) a)
+WITH active AS ({ACTIVE_SKUS}),
+pieces AS (
+    SELECT r.article_id, r.bundle_type_id, a.size_id, count(*) AS n
+    FROM supplybrain.bundle_recipe r
+    JOIN active a ON a.article_id = r.article_id AND a.color_id = r.color_id
+    GROUP BY 1, 2, 3
+)
+SELECT COALESCE(sum((od.units_net * 1000)::int8
+                    * ((a.sku_unit_id IS NOT NULL)::int + COALESCE(p.n, 0))), 0)::float8 / 1000
+       AS units
+FROM supplybrain.orders_daily od
+LEFT JOIN active a ON a.sku_unit_id = od.sku_unit_id
+LEFT JOIN pieces p ON p.article_id = od.article_id AND p.bundle_type_id = od.bundle_type_id
+     AND p.size_id = od.size_id
+WHERE od.day BETWEEN :start AND :as_of
 """
 
 

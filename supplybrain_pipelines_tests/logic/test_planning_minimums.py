@@ -19,11 +19,10 @@ from supplybrain_pipelines.logic.planning.minimums import (
     apply_pack_multiples,
     apply_production_minimums,
     fabric_minimum,
-    largest_remainder,
     pantone_group,
     round_to_pack,
-    spreading_weights,
 )
+from supplybrain_pipelines.logic.planning.spreading import largest_remainder, spreading_weights
 
 ART = 1
 A, B, C = 1, 2, 3  # colours, created in that order

@@ -24,16 +24,16 @@ from supplybrain_pipelines.assets.planning._common import GROUP, copy_rows, paus
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.planning import inventory as inv
 from supplybrain_pipelines.logic.planning.bundles import SingleKey
+from supplybrain_pipelines.logic.planning.explain import steps_by_sku
 from supplybrain_pipelines.logic.planning.minimums import (
     DEFAULT_MAX_MINIMUM_COVER_DAYS,
     DEFAULT_MINIMUM_COVER_POLICY,
     apply_production_minimums,
     fabric_minimum,
     pantone_group,
-    spreading_weights,
-    steps_by_sku,
 )
 from supplybrain_pipelines.logic.planning.risk import bundle_risk_level
+from supplybrain_pipelines.logic.planning.spreading import spreading_weights
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 DEFAULTS = {"target_coverage_days": 60, "service_level_percent": 90,

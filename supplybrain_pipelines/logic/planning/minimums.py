@@ -11,25 +11,22 @@ Conventions:
 - A minimum batch constrains a production run; it never starts one. A group (or article) whose
   total is 0 stays 0; a total in (0, minimum) is raised to exactly the minimum.
 - Increases are spread over SKU units by ``weights`` (size weights or demand shares, see
-  :func:`spreading_weights`) with the largest-remainder (Hamilton) method, ties broken by
-  ``order`` (size sort_order, then SKU id). Spreading never lowers a quantity and adds exactly
-  the shortfall.
+  :func:`~.spreading.spreading_weights`) with the largest-remainder (Hamilton) method of
+  :mod:`.spreading`, ties broken by ``order`` (size sort_order, then SKU id). Spreading never
+  lowers a quantity and adds exactly the shortfall.
 - SKU keys are :class:`~.bundles.SingleKey` (article × colour × size); one call is one article.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
-from functools import lru_cache
-from typing import Literal, TypeVar
+from typing import Literal
 
 from supplybrain_pipelines.logic.planning._numbers import as_count, as_number
 from supplybrain_pipelines.logic.planning.bundles import SingleKey
+from supplybrain_pipelines.logic.planning.spreading import largest_remainder
 
-K = TypeVar("K", bound=Hashable)
 Constraint = Literal["none", "fabric_min", "elastic_min", "pack_multiple", "deferred_minimum"]
 #: Order in which the steps run; a tie in added units goes to the later step.
 STEP_ORDER: tuple[Constraint, ...] = ("fabric_min", "elastic_min", "pack_multiple")
@@ -37,78 +34,6 @@ STEP_ORDER: tuple[Constraint, ...] = ("fabric_min", "elastic_min", "pack_multipl
 MINIMUM_COVER_POLICIES = ("defer", "raise")
 DEFAULT_MINIMUM_COVER_POLICY = "defer"
 DEFAULT_MAX_MINIMUM_COVER_DAYS = 365
-
-
-def largest_remainder(total: int, weights: Mapping[K, float], order: Sequence[K]) -> dict[K, int]:
-    """Split ``total`` whole units in proportion to ``weights`` (Hamilton / largest remainder).
-
-    quota_k = total · w_k / Σw; each key gets ⌊quota_k⌋, and the units left go one each to the
-    largest fractional remainders, ties broken by position in ``order``. Arithmetic is exact:
-    a weight is read as the decimal it prints as (0.55 is 11/20, not the binary float just
-    above it), so 0.55/0.45 of 2850 is a true tie at .5 and goes to the first size in
-    ``order`` (→ 1568/1282, as §3.8.1). Every key of
-    ``order`` is in the result; keys without a weight get 0; when Σw = 0 the split is equal.
-    Source: ``seed_backend_domain.md`` §3.8 step 4 ("largest-remainder rounding").
-    """
-    as_count("total", total)
-    keys = list(order)
-    if len(set(keys)) != len(keys):
-        raise ValueError("order lists a key twice")
-    known = set(keys)
-    stray = [key for key in weights if key not in known]
-    if stray:
-        raise ValueError(f"weights has keys that order lacks: {stray[:3]!r}")
-    if not keys:
-        if total:
-            raise ValueError(f"cannot split {total} units over no keys")
-        return {}
-    exact = [_exact(key, weights.get(key, 0.0)) for key in keys]
-    # common denominator → integer weights a_k; quota_k = total·a_k / A exactly
-    denominator = math.lcm(*(weight.denominator for weight in exact))
-    scaled = [weight.numerator * (denominator // weight.denominator) for weight in exact]
-    weight_sum = sum(scaled)
-    if weight_sum == 0:
-        scaled, weight_sum = [1] * len(keys), len(keys)
-    shares = [total * weight // weight_sum for weight in scaled]
-    remainders = [total * weight % weight_sum for weight in scaled]
-    left = total - sum(shares)
-    ranked = sorted(range(len(keys)), key=lambda i: (-remainders[i], i))
-    for i in ranked[:left]:
-        shares[i] += 1
-    return dict(zip(keys, shares, strict=True))
-
-
-@lru_cache(maxsize=4096)
-def _decimal_fraction(weight: float) -> Fraction:
-    """The decimal a float prints as, exactly (0.55 → 11/20); cached, weights repeat a lot."""
-    return Fraction(repr(weight))
-
-
-def _exact(key: Hashable, weight: object) -> Fraction:
-    """A weight as an exact fraction; ValueError unless it is a finite number ≥ 0."""
-    as_number(f"weight of {key!r}", weight)
-    if isinstance(weight, float):
-        return _decimal_fraction(weight)
-    return Fraction(weight)  # type: ignore[arg-type]
-
-
-def spreading_weights(skus: Iterable[SingleKey], *,
-                      demand: Mapping[SingleKey, float] | None = None,
-                      size_weights: Mapping[int, float] | None = None
-                      ) -> tuple[dict[SingleKey, float], str]:
-    """Weights to spread a minimum over: demand shares, else size weights, else equal.
-
-    Returns (weights, basis) with basis "demand_share", "size_weight" or "uniform". Demand
-    shares are used when Σ demand > 0; size weights (``production_order_size_weight_settings``,
-    only weights > 0 count, §1.5) when any is > 0; otherwise every SKU weighs 1. Source: issue 4
-    ("spread them by size weights or demand shares").
-    """
-    keys = list(skus)
-    if demand and sum(max(demand.get(key, 0.0), 0.0) for key in keys) > 0:
-        return {key: max(demand.get(key, 0.0), 0.0) for key in keys}, "demand_share"
-    if size_weights and any(size_weights.get(key.size_id, 0.0) > 0 for key in keys):
-        return {key: max(size_weights.get(key.size_id, 0.0), 0.0) for key in keys}, "size_weight"
-    return {key: 1.0 for key in keys}, "uniform"
 
 
 def fabric_minimum(global_default: int, color_minima: Iterable[int | None]) -> int:
@@ -391,51 +316,3 @@ def _limiting(keys: Sequence[SingleKey], steps: Sequence[dict]) -> dict[SingleKe
                 best = step
         limiting[key] = best
     return limiting
-
-
-def steps_by_sku(steps: Sequence[dict], keys: Sequence[SingleKey]) -> dict[SingleKey, list[dict]]:
-    """Per SKU unit, the records of :func:`apply_production_minimums` that concern it, in order.
-
-    Every SKU unit gets the "input" and "output" records (the article's totals), the
-    "fabric_min" record of its own Pantone group (the record whose ``color_ids`` hold its
-    colour), the article's "elastic_min" record, and the "pack_multiple" record of its own
-    rounding. In the fabric and elastic records ``added`` keeps only the SKU unit's own line
-    (empty when the step added nothing to it), so an explanation grows with the SKU unit's own
-    steps, not with the size of its article. A record of any other kind goes to every SKU unit.
-    Records are shared between SKU units where they are not cut; treat them as read-only.
-    """
-    result: dict[SingleKey, list[dict]] = {SingleKey(*key): [] for key in keys}
-    by_color: dict[int, list[SingleKey]] = {}
-    for key in result:
-        by_color.setdefault(key.color_id, []).append(key)
-    for record in steps:
-        step = record.get("step")
-        if step == "minimum_cover":  # the article's record, with only the SKU unit's line
-            lines = {SingleKey(line["article_id"], line["color_id"], line["size_id"]): line
-                     for line in record["would_produce"]}
-            for key, own in result.items():
-                line = lines.get(key)
-                own.append({**record, "would_produce": [line] if line is not None else []})
-            continue
-        if step == "pack_multiple":
-            for line in record.get("added", []):
-                key = SingleKey(line["article_id"], line["color_id"], line["size_id"])
-                if key in result:
-                    result[key].append(record)
-            continue
-        if step == "fabric_min":
-            members = [key for color in record.get("color_ids", ())
-                       for key in by_color.get(color, ())]
-        elif step == "elastic_min":
-            members = list(result)
-        else:
-            for own in result.values():
-                own.append(record)
-            continue
-        lines = {SingleKey(line["article_id"], line["color_id"], line["size_id"]): line
-                 for line in record.get("added", [])}
-        base = {name: value for name, value in record.items() if name != "added"}
-        for key in members:
-            line = lines.get(key)
-            result[key].append({**base, "added": [line] if line is not None else []})
-    return result

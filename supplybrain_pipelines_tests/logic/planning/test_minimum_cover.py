@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from supplybrain_pipelines.logic.planning.bundles import SingleKey
+from supplybrain_pipelines.logic.planning.explain import steps_by_sku
 from supplybrain_pipelines.logic.planning.minimums import (
     apply_production_minimums,
     check_minimum_cover,
-    steps_by_sku,
 )
 
 ART, BLACK, M, L = 1, 10, 1, 2

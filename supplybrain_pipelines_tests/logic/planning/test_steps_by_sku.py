@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from supplybrain_pipelines.logic.planning.bundles import SingleKey
-from supplybrain_pipelines.logic.planning.minimums import apply_production_minimums, steps_by_sku
+from supplybrain_pipelines.logic.planning.explain import steps_by_sku
+from supplybrain_pipelines.logic.planning.minimums import apply_production_minimums
 
 ART = 1
 A, B, C = 1, 2, 3

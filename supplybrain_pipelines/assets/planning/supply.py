@@ -112,12 +112,14 @@ CROSS JOIN LATERAL (SELECT s.own_stock + s.wb_single_stock + s.wb_bundle_stock A
 
 #: Today's availability per SKU unit, for demand's in-stock days. A day counts as in stock
 #: when any run of that day saw stock (a SKU unit that sold out at noon still sold that day),
-#: so a later run of the same day keeps the larger value.
+#: so a later run of the same day keeps the larger value. It rewrites only the rows whose value
+#: grows: supply runs whenever stock lands, and most rows of a later run change nothing.
 RECORD_HISTORY = """
 INSERT INTO supplybrain.stock_history (day, sku_unit_id, available)
 SELECT as_of, sku_unit_id, on_hand FROM supplybrain.supply
 ON CONFLICT (day, sku_unit_id)
-DO UPDATE SET available = greatest(stock_history.available, EXCLUDED.available)
+DO UPDATE SET available = EXCLUDED.available
+WHERE EXCLUDED.available > stock_history.available
 """
 
 TOTALS = """

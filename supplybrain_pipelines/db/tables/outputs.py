@@ -34,13 +34,13 @@ def _risk_check(column: str = "risk_level") -> sa.CheckConstraint:
 
 stock_history = sa.Table(
     "stock_history", metadata,
-    sa.Column("day", sa.Date, primary_key=True),
-    sa.Column("sku_unit_id", sa.Integer, primary_key=True),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("sku_unit_id", sa.Integer, nullable=False),
     _qty("available"),
-    # demand reads the window per SKU unit from this index alone, and asks per SKU unit
-    # whether it was ever in stock before its window (migration 0010)
-    sa.Index("ix_stock_history_sku_unit_id_day_available", "sku_unit_id", "day",
-             postgresql_include=["available"]),
+    # SKU unit first, covering available: demand reads its window per SKU unit from the key
+    # alone and asks per SKU unit whether it was ever in stock before it (migration 0010)
+    sa.PrimaryKeyConstraint("sku_unit_id", "day", name="pk_stock_history",
+                            postgresql_include=["available"]),
     # index-only scans need all-visible pages: vacuum after every day's insert
     postgresql_with={"autovacuum_vacuum_insert_scale_factor": 0,
                      "autovacuum_vacuum_insert_threshold": 10000},

@@ -35,6 +35,8 @@ PER_SIZE = """
     LEFT JOIN supplybrain.supply sp ON sp.sku_unit_id = su.id
     GROUP BY 1, 2, 3"""
 
+#: ``sales`` adds the barcodes' float rates in barcode order, so the total (and the days of cover
+#: printed in the explanation) does not depend on the order the rows were stored in.
 BUNDLES = f"""
 WITH types AS (
     SELECT DISTINCT article_id, bundle_type_id FROM supplybrain.article_wb_mapping
@@ -54,7 +56,8 @@ per_size AS ({PER_SIZE}
 ),
 potential AS (SELECT article_id, bundle_type_id, sum(capacity) AS q FROM per_size GROUP BY 1, 2),
 sales AS (
-    SELECT article_id, bundle_type_id, sum(avg_daily) AS avg_daily, max(as_of) AS as_of
+    SELECT article_id, bundle_type_id, sum(avg_daily ORDER BY barcode) AS avg_daily,
+           max(as_of) AS as_of
     FROM supplybrain.demand_barcode WHERE bundle_type_id IS NOT NULL GROUP BY 1, 2
 )
 SELECT ty.article_id, ty.bundle_type_id, COALESCE(ready.q, 0)::float AS wb_ready,

@@ -1,10 +1,13 @@
-"""Input checks shared by the planning modules: one clear ValueError that names the value."""
+"""Input checks shared by the planning modules: one clear ValueError that names the value, for
+one number or a whole array of them."""
 
 from __future__ import annotations
 
 import math
 from decimal import Decimal
 from numbers import Real
+
+import numpy as np
 
 
 def as_number(name: str, value: object, *, minimum: float | None = 0.0) -> float:
@@ -36,3 +39,22 @@ def as_count(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a whole number ≥ 0, got {value!r}")
     return value
+
+
+def as_array(name: str, values: object, *, minimum: float | None = 0.0) -> np.ndarray:
+    """``values`` as a float64 array; ValueError unless every element is finite and ≥
+    ``minimum`` (None means "any finite number"). The message names the value, the first bad
+    element and its index, as :func:`as_number` does for one value."""
+    array = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(array)
+    if not finite.all():
+        index = int(np.flatnonzero(~finite.ravel())[0])
+        raise ValueError(f"{name} must be a finite number, got {array.ravel()[index]!r} "
+                         f"(element {index})")
+    if minimum is not None:
+        low = array < minimum
+        if low.any():
+            index = int(np.flatnonzero(low.ravel())[0])
+            raise ValueError(f"{name} must be at least {minimum:g}, got "
+                             f"{float(array.ravel()[index])!r} (element {index})")
+    return array

@@ -16,6 +16,10 @@ d = days of cover = total / avg:
 
 Reference: safety 7, alert 14, avg 2.0/day: totals 8 → critical (d = 4), 20 → warning (10),
 30 → ok (15), 100 → overstock (50); zero sales with stock → overstock; O = 42.
+
+The table is written once, for arrays (:func:`risk_levels`, which ``planning_proposals`` runs on
+the whole catalogue); :func:`classify_bundle_risk` and :func:`bundle_risk_level` check one value
+and read the same code.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from supplybrain_pipelines.logic.planning._numbers import as_number
+import numpy as np
+
+from supplybrain_pipelines.logic.planning._numbers import as_array, as_number
 
 RiskLevel = Literal["critical", "warning", "ok", "overstock", "no_data"]
 
@@ -37,6 +43,9 @@ OVERSTOCK_FACTOR = 3
 #: overstock 2 > no_data 1).
 RISK_PRIORITY: dict[str, int] = {"critical": 5, "warning": 4, "ok": 3, "overstock": 2,
                                  "no_data": 1}
+#: The levels by code, as :func:`risk_levels` returns them.
+RISK_LEVELS: tuple[RiskLevel, ...] = ("critical", "warning", "ok", "overstock", "no_data")
+_LEVEL_NAMES = np.array(RISK_LEVELS, dtype=object)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,23 +92,55 @@ def bundle_risk_level(total_available: float, avg_daily: float,
 
 def _classify(total_available: float, avg_daily: float, safety_days: float | None,
               alert_days: float | None) -> tuple[RiskLevel, float | None, RiskThresholds]:
-    """The table of the module docstring: (level, days of cover, thresholds)."""
+    """One value of :func:`risk_levels`: (level, days of cover, thresholds)."""
     thresholds = risk_thresholds(safety_days, alert_days)
     avg_daily = as_number("avg_daily", avg_daily)
     total_available = as_number("total_available", total_available, minimum=None)
-    s, a, o = thresholds.safety_days, thresholds.alert_days, thresholds.overstock_days
-    if avg_daily == 0:
-        return ("overstock" if total_available > 0 else "no_data"), None, thresholds
-    d = total_available / avg_daily if total_available != 0 else 0.0
-    if d <= s:
-        return "critical", d, thresholds
-    if s < d <= a:
-        return "warning", d, thresholds
-    if a < d < o:
-        return "ok", d, thresholds
-    if d >= o:
-        return "overstock", d, thresholds
-    return "no_data", d, thresholds
+    codes, cover = _risk_codes(np.float64(total_available), np.float64(avg_daily),
+                               np.float64(thresholds.safety_days),
+                               np.float64(thresholds.alert_days))
+    d = float(cover)
+    return RISK_LEVELS[int(codes)], (None if np.isnan(d) else d), thresholds
+
+
+def risk_levels(total_available: np.ndarray, avg_daily: np.ndarray,
+                safety_days: np.ndarray | None = None, alert_days: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The table of the module docstring, element by element: (levels, days of cover).
+
+    ``levels`` is an object array of the level names; ``days of cover`` = total / avg where
+    avg > 0 (0.0 where total = 0), NaN where avg = 0. NaN (or None for the whole array)
+    thresholds fall back to 7 and 14, and O = 3 · A. Example: totals [8, 20, 30, 100, 50] at
+    avg [2, 2, 2, 2, 0] → critical, warning, ok, overstock, overstock.
+    """
+    total = as_array("total_available", total_available, minimum=None)
+    avg = as_array("avg_daily", avg_daily)
+    safety = _threshold("safety_days", safety_days, DEFAULT_SAFETY_DAYS, total.shape)
+    alert = _threshold("alert_days", alert_days, DEFAULT_ALERT_DAYS, total.shape)
+    codes, cover = _risk_codes(total, avg, safety, alert)
+    return _LEVEL_NAMES[codes], cover
+
+
+def _threshold(name: str, values: np.ndarray | None, default: float, shape: tuple[int, ...]
+               ) -> np.ndarray:
+    """Thresholds as an array, NaN (or None) → ``default``; ValueError if negative."""
+    if values is None:
+        return np.full(shape, float(default))
+    array = np.asarray(values, dtype=np.float64)
+    return as_array(name, np.where(np.isnan(array), float(default), array))
+
+
+def _risk_codes(total: np.ndarray, avg: np.ndarray, s: np.ndarray, a: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into :data:`RISK_LEVELS` and days of cover, on checked arrays; the conditions are
+    tried in the docstring's order, each with its exact operator."""
+    o = a * OVERSTOCK_FACTOR
+    shape = np.broadcast(total, avg, s, a).shape
+    d = np.zeros(shape)
+    np.divide(total, avg, out=d, where=(total != 0) & (avg != 0))
+    codes = np.select([avg == 0, d <= s, (s < d) & (d <= a), (a < d) & (d < o), d >= o],
+                      [np.where(total > 0, 3, 4), 0, 1, 2, 3], default=4)
+    return codes, np.where(avg == 0, np.nan, d)
 
 
 def classify_bundle_risk(total_available: float, avg_daily: float,

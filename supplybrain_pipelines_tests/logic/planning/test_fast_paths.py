@@ -1,7 +1,8 @@
 """The planning maths' fast paths give exactly what the one-by-one functions give.
 
-``plan_replenishment``, ``bundle_risk_level`` and the ``as_number`` fast
-path exist for speed at catalogue scale; these tests pin them to the functions they fuse.
+``plan_replenishments`` (the whole catalogue at once), ``bundle_risk_level`` and the
+``as_number`` fast path exist for speed at catalogue scale; these tests pin them to the
+one-value functions.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from supplybrain_pipelines.logic.planning import inventory as inv
@@ -43,37 +45,43 @@ def test_as_number_minimum_none_and_custom() -> None:
         as_number("x", 5, minimum=6)
 
 
-def test_plan_replenishment_equals_the_formulas_one_by_one() -> None:
+def test_plan_replenishments_equals_the_formulas_one_by_one() -> None:
+    """The catalogue-wide plan, element by element, is what the one-value functions give."""
     rng = random.Random(7)
+    rows = []
     for _ in range(3000):
         d = rng.choice([0.0, rng.random() * 5, rng.random() * 100, 1 / 3])
-        sigma = rng.choice([0.0, rng.random() * 3])
-        lead = rng.choice([0, 30, 60, 70])
-        review = rng.choice([0, 45, 60])
-        z = inv.z_for_service_level(rng.choice([0.5, 0.9, 0.95, 0.99]))
         position = rng.uniform(-50, 800)
-        on_hand = rng.choice([position, rng.uniform(-10, 500), 0.0])
-        plan = inv.plan_replenishment(d=d, sigma_d=sigma, lead_time_days=lead,
-                                      review_days=review, z=z, position=position,
-                                      on_hand=on_hand, as_of=AS_OF)
-        ss = inv.safety_stock(z, sigma, lead)
-        rop = inv.reorder_point(d, lead, ss)
-        target = inv.order_up_to(d, lead, review, ss)
-        rec = inv.recommend(target, position, rop, demand=d)
-        assert (plan.safety_stock, plan.reorder_point, plan.target) == (ss, rop, target)
-        assert plan.recommendation == rec
-        assert plan.units == inv.whole_units(rec.quantity)
-        assert plan.days_of_cover == inv.days_of_cover(on_hand, d)
-        assert plan.stockout_date == inv.stockout_date(AS_OF, on_hand, d)
+        rows.append((d, rng.choice([0.0, rng.random() * 3]), rng.choice([0, 30, 60, 70]),
+                     rng.choice([0, 45, 60]),
+                     inv.z_for_service_level(rng.choice([0.5, 0.9, 0.95, 0.99])), position,
+                     rng.choice([position, rng.uniform(-10, 500), 0.0])))
+    d, sigma, lead, review, z, position, on_hand = (np.array(c) for c in zip(*rows, strict=True))
+    plan = inv.plan_replenishments(d=d, sigma_d=sigma, lead_time_days=lead,
+                                   review_days=review, z=z, position=position,
+                                   on_hand=on_hand, as_of=AS_OF)
+    for i, (d_, sigma_, lead_, review_, z_, position_, on_hand_) in enumerate(rows):
+        ss = inv.safety_stock(z_, sigma_, lead_)
+        rop = inv.reorder_point(d_, lead_, ss)
+        target = inv.order_up_to(d_, lead_, review_, ss)
+        rec = inv.recommend(target, position_, rop, demand=d_)
+        assert (plan.safety_stock[i], plan.reorder_point[i], plan.target[i]) == (ss, rop, target)
+        assert (plan.quantity[i], inv.REASONS[plan.reason[i]]) == (rec.quantity, rec.reason)
+        assert plan.units[i] == inv.whole_units(rec.quantity)
+        cover = inv.days_of_cover(on_hand_, d_)
+        assert (np.isnan(plan.days_of_cover[i]) and cover is None) or \
+            plan.days_of_cover[i] == cover
+        day = plan.stockout_date[i]
+        assert (None if np.isnat(day) else day.item()) == inv.stockout_date(AS_OF, on_hand_, d_)
 
 
-def test_plan_replenishment_checks_its_inputs() -> None:
-    good = {"d": 1.0, "sigma_d": 1.0, "lead_time_days": 70, "review_days": 60, "z": 1.28,
-            "position": 10.0, "on_hand": 10.0, "as_of": AS_OF}
-    for name, bad in (("d", -1), ("sigma_d", math.nan), ("lead_time_days", True),
-                      ("review_days", -5), ("z", math.inf), ("position", None)):
-        with pytest.raises(ValueError):
-            inv.plan_replenishment(**{**good, name: bad})
+def test_plan_replenishments_checks_its_inputs() -> None:
+    good = {"d": [1.0], "sigma_d": [1.0], "lead_time_days": [70], "review_days": [60],
+            "z": [1.28], "position": [10.0], "on_hand": [10.0], "as_of": AS_OF}
+    for name, bad in (("d", -1), ("sigma_d", math.nan), ("review_days", -5), ("z", math.inf),
+                      ("position", math.nan), ("lead_time_days", -70)):
+        with pytest.raises(ValueError, match=name if name != "on_hand" else "available"):
+            inv.plan_replenishments(**{**good, name: [bad]})
 
 
 @pytest.mark.parametrize(("total", "avg", "text"), [

@@ -43,7 +43,8 @@ What it does, in one run, so that the two sizes compare like with like:
    (no file changes): the supply check's quadratic ``as_of_mismatch`` and supply's
    ``stock_history`` write, which binds 3 parameters per SKU unit and fails above 21 845 active
    SKU units (PostgreSQL allows 65 535 per statement). Labelled "what-if", never the verdict on
-   the shipped code. A patch whose fix has landed is skipped.
+   the shipped code. A patch whose fix has landed is skipped; both have landed, so ``auto``
+   skips the phase and ``always`` reruns the shipped code with nothing patched.
 6. When N misses 15 s: cProfile of the planning_proposals step alone (``selection=[...]`` on the
    data the last run left), top 20 by cumulative and top 15 by own time, and the same for the
    slowest other asset step.

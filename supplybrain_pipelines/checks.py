@@ -9,7 +9,8 @@ colour with an active SKU unit in its size, as ``demand`` turns it into singles)
 ``orders_daily`` on its own, not from the demand table. Leaving out real stock-out days raises
 a SKU unit's rate above its calendar mean, and TSB lowers a stopped seller's; across a whole
 catalogue neither explains more than :data:`PLAUSIBLE_FACTOR` (3: the average SKU unit in
-stock a third of the window). Reading "history starts today" as "first in stock today" made it about 30.
+stock a third of the window). Reading "history starts today" as "first in stock today" made it
+about 30.
 """
 
 from datetime import timedelta

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+
 from supplybrain_pipelines.assets.planning._common import ACTIVE_SKUS
+from supplybrain_pipelines.config import business_today
 from supplybrain_pipelines.logic.monitoring.windows import floor_window
 from supplybrain_pipelines_tests.assets.test_planning_e2e import plan, rows
 from supplybrain_pipelines_tests.monitoring.test_snapshot import snap
 
 
 def test_the_snapshot_of_an_ingested_and_planned_business(ingested_db, dagster_instance):
+    # the sandbox's slow sellers would be deferred by the default cover policy (nothing to
+    # produce); 'raise' gives the old system's quantities, so the order total is not 0
+    with sa.create_engine(ingested_db).begin() as conn:
+        conn.execute(sa.text("UPDATE supplybrain.global_planning_settings "
+                             "SET minimum_cover_policy = 'raise'"))
     assert plan(ingested_db, dagster_instance).success
     assert snap(ingested_db, dagster_instance, window=None).success
     row = rows(ingested_db, "SELECT * FROM supplybrain.monitoring_status")[0]
@@ -37,7 +45,7 @@ def test_the_snapshot_of_an_ingested_and_planned_business(ingested_db, dagster_i
     assert row.details["metrics"]["max_sync_age_minutes"] < 30
     marks = row.details["watermarks"]
     assert marks["latest_order_at"] and marks["latest_stock_as_of"]
-    assert marks["latest_proposal_as_of"] == datetime.now(UTC).date().isoformat()
+    assert marks["latest_proposal_as_of"] == business_today().isoformat()
     assert row.overall_status in ("ok", "warning", "critical")
     assert row.critical_alerts + row.warning_alerts == len(rows(
         ingested_db, "SELECT 1 FROM supplybrain.monitoring_alerts"))

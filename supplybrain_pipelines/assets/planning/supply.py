@@ -122,6 +122,24 @@ DO UPDATE SET available = EXCLUDED.available
 WHERE EXCLUDED.available > stock_history.available
 """
 
+#: WB stock of bundle barcodes that SUPPLY cannot turn (wholly) into singles: no recipe, or a
+#: recipe colour without a SKU unit in that size. Counted in the metadata, never dropped
+#: silently (demand lists the same for orders in ``demand_unexploded``).
+UNEXPLODED_STOCK = f"""
+SELECT COALESCE(sum(s.quantity), 0)::float8 AS units, count(*) AS lines
+FROM supplybrain.stock s
+WHERE s.channel = 'wb' AND s.bundle_type_id IS NOT NULL
+  AND s.location NOT IN {PSEUDO_WAREHOUSES!r}
+  AND (NOT EXISTS (SELECT 1 FROM supplybrain.bundle_recipe r
+                   WHERE r.article_id = s.article_id AND r.bundle_type_id = s.bundle_type_id)
+       OR EXISTS (SELECT 1 FROM supplybrain.bundle_recipe r
+                  WHERE r.article_id = s.article_id AND r.bundle_type_id = s.bundle_type_id
+                    AND NOT EXISTS (SELECT 1 FROM supplybrain.sku_unit su
+                                    WHERE su.article_id = s.article_id
+                                      AND su.color_id = r.color_id
+                                      AND su.size_id = s.size_id)))
+"""
+
 TOTALS = """
 SELECT count(*) AS sku_units, COALESCE(sum(on_hand), 0) AS on_hand,
        COALESCE(sum(on_order_within_lead), 0) AS on_order_within_lead
@@ -129,7 +147,7 @@ FROM supplybrain.supply
 """
 
 
-@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="1",
+@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="2",
           deps=["stock"], automation_condition=dg.AutomationCondition.eager(),
           description="Supply per SKU unit: own stock, WB stock with bundles turned into "
           "singles, returns in transit, open purchase orders (approved/ordered) by ETA, and "
@@ -148,9 +166,13 @@ def supply(context: dg.AssetExecutionContext, config: PlanningConfig,
         if recorded:
             conn.execute(text(RECORD_HISTORY))
         totals = conn.execute(text(TOTALS)).one()
+        unexploded = conn.execute(text(UNEXPLODED_STOCK)).one()
     context.log.info(f"supply as of {as_of}: {totals.sku_units} SKU units; stock history "
-                     + ("recorded for today" if recorded else "not written (past as-of)"))
+                     + ("recorded for today" if recorded else "not written (past as-of)")
+                     + f"; {unexploded.units:g} WB bundle units not turned into singles")
     return dg.MaterializeResult(metadata=table_metadata(
         warehouse, t.supply, as_of=as_of.isoformat(), units_on_hand=float(totals.on_hand),
         units_on_order_within_lead=float(totals.on_order_within_lead),
-        stock_history_recorded=recorded))
+        stock_history_recorded=recorded,
+        wb_bundle_units_not_exploded=float(unexploded.units),
+        wb_bundle_lines_not_exploded=int(unexploded.lines)))

@@ -1,5 +1,6 @@
-"""What the planning assets share: the group, the as-of date, the active SKU units, a plain COPY
-of computed rows and a pause of the cyclic garbage collector for their per-SKU loops."""
+"""What the planning assets share: the group, the as-of date, the active SKU units, plain COPYs
+of computed rows or text blocks, and a pause of the cyclic garbage collector for their
+per-SKU loops."""
 
 import gc
 from collections.abc import Iterable, Iterator, Sequence
@@ -8,6 +9,7 @@ from datetime import date
 from typing import Any
 
 import dagster as dg
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, Table
 
 from supplybrain_pipelines.config import business_today
@@ -40,6 +42,13 @@ def as_of_date(config: PlanningConfig) -> date:
     return date.fromisoformat(config.as_of) if config.as_of else business_today()
 
 
+def _copy_from_stdin(table: Table, columns: Sequence[str]) -> str:
+    """``COPY schema.table ("col", …) FROM STDIN``."""
+    target = f"{table.schema}.{table.name}" if table.schema else table.name
+    cols = ", ".join(f'"{column}"' for column in columns)
+    return f"COPY {target} ({cols}) FROM STDIN"
+
+
 def copy_rows(conn: Connection, table: Table, columns: Sequence[str],
               rows: Iterable[Sequence[Any]]) -> int:
     """COPY ``rows`` (tuples in the order of ``columns``) straight into ``table``.
@@ -49,15 +58,26 @@ def copy_rows(conn: Connection, table: Table, columns: Sequence[str],
     ``bulk_upsert`` would only double the server's work. A duplicate key still fails the
     statement, and with it the caller's transaction. Returns the number of rows written.
     """
-    target = f"{table.schema}.{table.name}" if table.schema else table.name
-    cols = ", ".join(f'"{column}"' for column in columns)
     raw = conn.connection.driver_connection  # psycopg 3, inside the caller's transaction
     count = 0
-    with raw.cursor() as cur, cur.copy(f"COPY {target} ({cols}) FROM STDIN") as copy:
+    with raw.cursor() as cur, cur.copy(_copy_from_stdin(table, columns)) as copy:
         for row in rows:
             copy.write_row(row)
             count += 1
     return count
+
+
+def copy_text(conn: Connection, table: Table, columns: Sequence[str],
+              blocks: Iterable[str]) -> None:
+    """COPY ``blocks`` (COPY text format, whole lines) into ``table`` inside the caller's
+    transaction, under the same rules as :func:`copy_rows`. A psycopg worker thread sends the
+    data (``QueuedLibpqWriter``), so the next block is made while the server parses the last
+    one (for proposals, the server's JSONB parsing takes longest; the two run on two cores)."""
+    raw = conn.connection.driver_connection  # psycopg 3
+    with raw.cursor() as cur, cur.copy(_copy_from_stdin(table, columns),
+                                       writer=QueuedLibpqWriter(cur)) as copy:
+        for block in blocks:
+            copy.write(block)
 
 
 @contextmanager

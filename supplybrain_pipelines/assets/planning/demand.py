@@ -160,16 +160,21 @@ def unpack(rows: int, packed: list, dtype: np.dtype) -> tuple[np.ndarray, np.nda
     return counts // dtype.itemsize, values
 
 
+def day_cells(rows: int, window: int, packed_days: list) -> np.ndarray:
+    """The flat (row × window + day offset) cell of every packed day offset, in row order."""
+    counts, offsets = unpack(rows, packed_days, DAY)
+    return np.repeat(np.arange(rows, dtype=np.int64), counts) * window + offsets
+
+
 def unit_matrix(rows: int, window: int, days: list, thousandths: list) -> np.ndarray:
     """Net units per (row, day offset) from each row's packed order arrays (None: no orders).
 
     Rows of the same day are added as whole thousandths, then divided once, so every day is
     exactly the numeric sum of its rows rounded once to a float.
     """
-    counts, offsets = unpack(rows, days, DAY)
     amounts = unpack(rows, thousandths, THOUSANDTHS)[1].astype(np.float64)
-    cells = np.repeat(np.arange(rows, dtype=np.int64), counts) * window + offsets
-    totals = np.bincount(cells, weights=amounts, minlength=rows * window)
+    totals = np.bincount(day_cells(rows, window, days), weights=amounts,
+                         minlength=rows * window)
     return totals.reshape(rows, window) / 1000
 
 
@@ -177,8 +182,7 @@ def recorded_out_matrix(rows: int, window: int, out_days: list) -> np.ndarray:
     """True where the stock history records the (row, day offset) with available ≤ 0 (packed
     day offsets per row, None: none)."""
     flat = np.zeros(rows * window, dtype=bool)
-    counts, offsets = unpack(rows, out_days, DAY)
-    flat[np.repeat(np.arange(rows, dtype=np.int64), counts) * window + offsets] = True
+    flat[day_cells(rows, window, out_days)] = True
     return flat.reshape(rows, window)
 
 

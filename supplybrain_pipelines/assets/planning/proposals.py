@@ -10,14 +10,11 @@ step in ``explanation``, filled into a JSON template per row; the rows go to Pos
 COPY of text blocks. History is kept per run; ``planning_proposals_latest`` is the newest.
 """
 
-from collections.abc import Iterable
-
 import dagster as dg
-from psycopg.copy import QueuedLibpqWriter
-from sqlalchemy import Connection, Table, delete, text
+from sqlalchemy import delete, text
 
 from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
-from supplybrain_pipelines.assets.planning._common import GROUP, paused_gc
+from supplybrain_pipelines.assets.planning._common import GROUP, copy_text, paused_gc
 from supplybrain_pipelines.assets.planning._proposal_rows import COLUMNS, plan_catalogue
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
@@ -49,21 +46,6 @@ LEFT JOIN supplybrain.production_order_size_weight_settings w ON w.article_id = 
      AND w.size_id = d.size_id AND w.weight > 0
 ORDER BY d.article_id, sz.sort_order, d.sku_unit_id
 """
-
-
-def copy_text(conn: Connection, table: Table, columns: list[str], blocks: Iterable[str]
-              ) -> None:
-    """COPY ``blocks`` (COPY text format, whole lines) into ``table`` inside the caller's
-    transaction. A psycopg worker thread sends the data (``QueuedLibpqWriter``), so the next
-    block is made while the server parses the last one: it is the server's JSONB parsing that
-    takes longest, and the two run on two cores."""
-    target = f"{table.schema}.{table.name}" if table.schema else table.name
-    cols = ", ".join(f'"{column}"' for column in columns)
-    raw = conn.connection.driver_connection  # psycopg 3
-    with raw.cursor() as cur, cur.copy(f"COPY {target} ({cols}) FROM STDIN",
-                                       writer=QueuedLibpqWriter(cur)) as copy:
-        for block in blocks:
-            copy.write(block)
 
 
 @dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres", "python"}, code_version="2",

@@ -4,11 +4,11 @@ snapshot's counters equal what the upstream tables hold."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from supplybrain_pipelines.assets.planning._common import ACTIVE_SKUS
-from supplybrain_pipelines.config import business_today
 from supplybrain_pipelines.logic.monitoring.windows import floor_window
 from supplybrain_pipelines_tests.assets.test_planning_e2e import plan, rows
 from supplybrain_pipelines_tests.monitoring.test_snapshot import snap
@@ -45,7 +45,8 @@ def test_the_snapshot_of_an_ingested_and_planned_business(ingested_db, dagster_i
     assert row.details["metrics"]["max_sync_age_minutes"] < 30
     marks = row.details["watermarks"]
     assert marks["latest_order_at"] and marks["latest_stock_as_of"]
-    assert marks["latest_proposal_as_of"] == business_today().isoformat()
+    moscow_today = datetime.now(ZoneInfo("Europe/Moscow")).date()  # the default business day
+    assert marks["latest_proposal_as_of"] == moscow_today.isoformat()
     assert row.overall_status in ("ok", "warning", "critical")
     assert row.critical_alerts + row.warning_alerts == len(rows(
         ingested_db, "SELECT 1 FROM supplybrain.monitoring_alerts"))

@@ -25,6 +25,10 @@ def _account_table(name: str, external_id: str) -> sa.Table:
         timestamp("created_at"),
         timestamp("updated_at"),
         sa.Column("base_url", sa.Text, nullable=True),
+        # Set (with is_active false) when ingestion suspends the account after repeated
+        # 401/403 (migration 0012, logic/accounts.py); `accounts activate` clears them.
+        sa.Column("suspended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("suspended_reason", sa.Text, nullable=True),
     )
 
 

@@ -58,6 +58,8 @@ account_health = sa.Table(
     sa.Column("last_error_class", sa.Text, nullable=True),
     _utc("last_error_at", nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
+    # Attempts in a row that answered 401/403 (migration 0012); other outcomes reset it.
+    sa.Column("consecutive_unauthorized", sa.Integer, nullable=False, server_default="0"),
     sa.CheckConstraint(
         "last_error_class IS NULL OR last_error_class IN ("
         + ", ".join(f"'{c}'" for c in ERROR_CLASSES) + ")", name="error_class"),

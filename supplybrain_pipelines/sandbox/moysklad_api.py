@@ -1,23 +1,35 @@
 """MoySklad JSON API 1.2 emulation, mounted under ``/api/remap/1.2``.
 
 - ``GET /entity/customerorder``: ``limit`` 1..1000 (default 1000), ``offset``,
-  ``filter=updated>=YYYY-MM-DD HH:MM:SS`` (also moment/created; ``= != < > <= >=``; ``;`` joins),
-  ``expand=positions`` or ``positions.assortment``, ignored when limit > 100 as in MoySklad.
-  Positions are a MetaArray: ``{"meta": …, "rows": […]}`` when expanded, else only ``meta``.
+  ``filter=updated>=YYYY-MM-DD HH:MM:SS`` (also moment/created/deleted; ``= != < > <= >=``;
+  ``;`` joins), ``expand=positions`` or ``positions.assortment``, ignored when limit > 100 as
+  in MoySklad. Positions are a MetaArray: ``{"meta": …, "rows": […]}`` when expanded, else
+  only ``meta``. Orders in the recycle bin are left out unless ``filter=isDeleted=true`` (only
+  them) or ``isDeleted=true;isDeleted=false`` (both); they carry ``deleted``, the moment of
+  their last deletion. Every order has a ``state`` (a meta of its account's states).
+- ``GET /entity/customerorder/metadata``: the account's ``states`` (MoySklad's standard ones).
 - ``GET /entity/customerorder/{id}/positions``: the positions of one order (paged;
   ``expand=assortment`` with limit <= 100).
 - ``GET /entity/assortment``: products and variants (``barcodes``, ``article``/``code``,
-  ``characteristics``, ``meta.type``), paged the same way.
+  ``characteristics``, ``meta.type``), paged the same way; ``filter=updated>=…`` reads only
+  what changed.
 - ``GET /report/stock/bystore/current`` and ``/report/stock/all/current``: unpaged arrays, weight 5.
+- ``GET /context/employee``: the token's employee (``meta``, ``id``, ``name``, ``uid``).
 
 Lists answer ``{"context", "meta": {"href", "size", "limit", "offset", "nextHref"?,
 "previousHref"?}, "rows"}``; ``nextHref`` only while rows remain.
+
+The business changes over time through :class:`MoySkladApi`'s change methods
+(``MoySkladApi.of(server.state)``): an order moved to another state, put into the recycle
+bin or restored, an assortment item edited. Each stamps ``updated`` (Moscow time, now) like
+MoySklad; the generated :class:`Business` itself is never changed (tests share it).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -25,7 +37,14 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from supplybrain_pipelines.sandbox.malformed import inject
-from supplybrain_pipelines.sandbox.model import MS_PREFIX, MS_PUBLIC_BASE, ms_time, parse_ms_time
+from supplybrain_pipelines.sandbox.model import (
+    MS_PREFIX,
+    MS_PUBLIC_BASE,
+    MSK,
+    ms_time,
+    parse_ms_time,
+)
+from supplybrain_pipelines.sandbox.moysklad_data import customer_order_states, state_ref
 from supplybrain_pipelines.sandbox.service import ApiError, SandboxState, Served, endpoint
 
 EXPAND_LIMIT = 100
@@ -57,6 +76,25 @@ def _int(query: Any, name: str, default: int, low: int, high: int) -> int:
 def _paging(request: Request) -> tuple[int, int]:
     query = request.query_params
     return _int(query, "limit", 1000, 1, 1000), _int(query, "offset", 0, 0, 10**9)
+
+
+def _split_deleted(text: str | None) -> tuple[str, set[bool]]:
+    """``filter`` without its ``isDeleted`` parts, and which bin states they ask for (default:
+    only documents that are not in the recycle bin)."""
+    rest, wanted = [], set()
+    for part in (text or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "isDeleted":
+            if value.strip().lower() not in ("true", "false"):
+                raise ApiError(400, f"Неверное значение фильтра isDeleted: {value!r}", 1002)
+            wanted.add(value.strip().lower() == "true")
+        else:
+            rest.append(part)
+    return ";".join(rest), wanted or {False}
+
+
+def _now_msk() -> str:
+    return ms_time(datetime.now(MSK).replace(tzinfo=None))
 
 
 def _filter(text: str | None, fields: dict[str, str]) -> Callable[[dict[str, Any]], bool]:
@@ -121,8 +159,61 @@ class MoySkladApi:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         business = state.business
-        self.by_href = {row["meta"]["href"]: row for row in business.ms_assortment}
-        self.orders = {order["id"]: order for order in business.ms_customer_orders}
+        # Own copies (shallow: a change replaces a row, never edits the shared one).
+        self.assortment_rows = list(business.ms_assortment)
+        self.order_rows = list(business.ms_customer_orders)
+        self.by_href = {row["meta"]["href"]: row for row in self.assortment_rows}
+        self.orders = {order["id"]: order for order in self.order_rows}
+        #: Ids of the orders in the recycle bin.
+        self.in_bin: set[str] = set()
+        self.account_id = business.moysklad_accounts[0].external_id
+        state.cache[MoySkladApi] = self
+
+    @staticmethod
+    def of(state: SandboxState) -> MoySkladApi:
+        """The MoySklad emulator of a running sandbox (to change its business)."""
+        return state.cache[MoySkladApi]
+
+    # -- changes over time ---------------------------------------------------------------------
+    def _replace_order(self, order_id: str, **changes: Any) -> dict[str, Any]:
+        if order_id not in self.orders:
+            raise KeyError(f"no customer order {order_id!r} in the sandbox")
+        order = {**self.orders[order_id], **changes}
+        self.orders[order_id] = order
+        self.order_rows = sorted((self.orders[o["id"]] for o in self.order_rows),
+                                 key=lambda o: (o["updated"], o["id"]))
+        return order
+
+    def set_order_state(self, order_id: str, state_name: str) -> dict[str, Any]:
+        """Move an order to one of the account's states (e.g. "Отменен"); ``updated`` = now."""
+        return self._replace_order(order_id, state=state_ref(self.account_id, state_name),
+                                   updated=_now_msk())
+
+    def delete_order(self, order_id: str) -> dict[str, Any]:
+        """Put an order into the recycle bin: it leaves the default lists and carries
+        ``deleted`` (now)."""
+        order = self._replace_order(order_id, deleted=_now_msk())
+        self.in_bin.add(order_id)
+        return order
+
+    def restore_order(self, order_id: str) -> dict[str, Any]:
+        """Take an order out of the recycle bin (``deleted`` keeps the last deletion);
+        ``updated`` = now."""
+        self.in_bin.discard(order_id)
+        return self._replace_order(order_id, updated=_now_msk())
+
+    def update_item(self, item_id: str, **fields: Any) -> dict[str, Any]:
+        """Change fields of an assortment item (e.g. ``name``); ``updated`` = now."""
+        index = next((i for i, row in enumerate(self.assortment_rows) if row["id"] == item_id),
+                     None)
+        if index is None:
+            raise KeyError(f"no assortment item {item_id!r} in the sandbox")
+        row = {**self.assortment_rows[index], **fields, "updated": _now_msk()}
+        self.assortment_rows[index] = row
+        self.by_href[row["meta"]["href"]] = row
+        return row
+
+    # -- endpoints -----------------------------------------------------------------------------
 
     def _position(self, position: dict[str, Any], expand_assortment: bool) -> dict[str, Any]:
         if not expand_assortment:
@@ -142,9 +233,11 @@ class MoySkladApi:
 
     def customer_orders(self, request: Request, account: str) -> Served:
         limit, offset = _paging(request)
-        keep = _filter(request.query_params.get("filter"),
-                       {"updated": "time", "moment": "time", "created": "time"})
-        matching = [o for o in self.state.business.ms_customer_orders if keep(o)]
+        rest, bin_states = _split_deleted(request.query_params.get("filter"))
+        keep = _filter(rest, {"updated": "time", "moment": "time", "created": "time",
+                              "deleted": "time"})
+        matching = [o for o in self.order_rows
+                    if (o["id"] in self.in_bin) in bin_states and keep(o)]
         expand = _expand(request, limit)
         rows = [self._shape(o, expand) for o in matching[offset:offset + limit]]
         bad_kinds = self.state.faults.malformed_kinds("moysklad", request.url.path)
@@ -171,10 +264,17 @@ class MoySkladApi:
         keep = _filter(request.query_params.get("filter"),
                        {"updated": "time", "archived": "bool", "type": "text", "code": "text",
                         "article": "text", "barcode": "text"})
-        matching = [row for row in self.state.business.ms_assortment if keep(row)]
+        matching = [row for row in self.assortment_rows if keep(row)]
         rows = matching[offset:offset + limit]
         return Served(_list(request, "assortment", rows, len(matching), limit, offset),
                       len(rows), [], [r["id"] for r in rows])
+
+    def order_metadata(self, request: Request, account: str) -> Served:
+        states = customer_order_states(self.account_id)
+        payload = {"meta": {"href": f"{MS_PUBLIC_BASE}/entity/customerorder/metadata",
+                            "mediaType": "application/json"},
+                   "attributes": [], "states": states, "createShared": False}
+        return Served(payload, len(states), [], [s["id"] for s in states])
 
     def _stock_lines(self, request: Request) -> list[dict[str, Any]]:
         query = request.query_params
@@ -189,6 +289,13 @@ class MoySkladApi:
             if keep(line) and (value != 0 or zeros):
                 lines.append({**line, "stock": value})
         return lines
+
+    def context_employee(self, request: Request, account: str) -> Served:
+        """The token's employee: what ``accounts add`` asks to check a token."""
+        href = f"{MS_PUBLIC_BASE}/context/employee"
+        return Served({"meta": {**_CONTEXT["employee"]["meta"], "href": href},
+                       "id": f"sandbox-employee-{account}", "name": account, "uid": "admin@"
+                       + account.lower().replace(" ", "-")})
 
     def stock_by_store(self, request: Request, account: str) -> Served:
         lines = self._stock_lines(request)
@@ -207,10 +314,12 @@ def routes(state: SandboxState) -> list[Route]:
     api = MoySkladApi(state)
     table = (
         ("/entity/customerorder", api.customer_orders, 1),
+        ("/entity/customerorder/metadata", api.order_metadata, 1),
         ("/entity/customerorder/{order_id}/positions", api.order_positions, 1),
         ("/entity/assortment", api.assortment, 1),
         ("/report/stock/bystore/current", api.stock_by_store, STOCK_WEIGHT),
         ("/report/stock/all/current", api.stock_all, STOCK_WEIGHT),
+        ("/context/employee", api.context_employee, 1),
     )
     return [Route(MS_PREFIX + path,
                   endpoint(state, "moysklad", MS_PREFIX + path, handler, weight=weight),

@@ -9,6 +9,8 @@
 - ``flag=1``: every row whose ``date`` (stocks: lastChangeDate) falls on dateFrom's Moscow
   calendar day; no cap.
 - Token in ``Authorization`` (raw or ``Bearer``); each account sees only its own rows.
+- ``GET /ping``: WB's connection check, ``{"TS": <Moscow time>, "Status": "OK"}`` for a known
+  token (401 otherwise, like every endpoint).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from supplybrain_pipelines.sandbox.model import MSK, parse_wb_time
 from supplybrain_pipelines.sandbox.service import ApiError, SandboxState, Served, endpoint
 
 PATHS = {name: f"/api/v1/supplier/{name}" for name in ("orders", "sales", "stocks")}
+PING_PATH = "/ping"
 _DATE_FROM = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})"
     r"(?:T(?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.(?P<frac>\d{1,9}))?)?"
@@ -111,9 +114,15 @@ def _handler(state: SandboxState, method: str):
     return handle
 
 
+def _ping(request: Request, account: str) -> Served:
+    now = datetime.now(MSK).replace(microsecond=0)
+    return Served({"TS": now.isoformat(), "Status": "OK"})
+
+
 def routes(state: SandboxState) -> list[Route]:
     for method in PATHS:  # build the indexes now, not inside the first timed request
         for account in state.tokens["wb"].values():
             _index(state, method, account)
-    return [Route(path, endpoint(state, "wb", path, _handler(state, method)), methods=["GET"])
-            for method, path in PATHS.items()]
+    return [*(Route(path, endpoint(state, "wb", path, _handler(state, method)), methods=["GET"])
+              for method, path in PATHS.items()),
+            Route(PING_PATH, endpoint(state, "wb", PING_PATH, _ping), methods=["GET"])]

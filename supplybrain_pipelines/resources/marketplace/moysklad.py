@@ -89,6 +89,20 @@ class MoySkladClient(BaseClient):
         return self.get("stock_by_store", url, None,
                         lambda r: self._parse_array("stock_by_store", r))
 
+    def context_employee(self) -> dict[str, Any]:
+        """``GET {base}/context/employee``: the employee the token belongs to, MoySklad's
+        cheapest authenticated call (weight 1). ``accounts add`` calls it before writing."""
+        return self.get("context_employee", f"{self.base_url}/context/employee", None,
+                        self._parse_employee)
+
+    def _parse_employee(self, response: httpx.Response) -> dict[str, Any]:
+        body = parse_json(self, "context_employee", response)
+        if not (isinstance(body, dict) and isinstance(body.get("meta"), dict)):
+            raise self.error(ErrorClass.BAD_PAYLOAD, "context_employee", response.status_code,
+                             hint="the answer has no 'meta'; is the base URL MoySklad's "
+                                  "JSON API 1.2?")
+        return body
+
     def list_pages(self, endpoint: str, path: str,
                    params: Params) -> Iterator[list[dict[str, Any]]]:
         """Follow a list from ``path`` through ``meta.nextHref``; yield each non-empty page's

@@ -111,6 +111,12 @@ class WbClient(BaseClient):
         params = {"dateFrom": date_from, "flag": flag}
         return self.get(endpoint, url, params, lambda r: self._parse_page(endpoint, r))
 
+    def ping(self) -> dict[str, Any]:
+        """``GET {base}/ping``, WB's documented connection check: it answers
+        ``{"TS": …, "Status": "OK"}`` when the token is accepted by this API host, 401 when
+        not. One cheap request; ``accounts add`` calls it before writing an account."""
+        return self.get("ping", f"{self.base_url}/ping", None, self._parse_ping)
+
     # -- BaseClient hooks --------------------------------------------------------------------
     def _reserve(self, endpoint: str, url: str) -> float:
         return self.limiter.reserve((self.account.id, endpoint))
@@ -123,6 +129,14 @@ class WbClient(BaseClient):
         if not isinstance(body, list):
             raise self.error(ErrorClass.BAD_PAYLOAD, endpoint, response.status_code,
                              hint=f"the body is a JSON {type(body).__name__}, not a list")
+        return body
+
+    def _parse_ping(self, response: httpx.Response) -> dict[str, Any]:
+        body = parse_json(self, "ping", response)
+        if not (isinstance(body, dict) and body.get("Status") == "OK"):
+            raise self.error(ErrorClass.BAD_PAYLOAD, "ping", response.status_code,
+                             hint="the answer is not WB's {\"Status\": \"OK\"}; is the base "
+                                  "URL a WB statistics API?")
         return body
 
     def _status_error(self, endpoint: str, response: httpx.Response) -> ApiError:

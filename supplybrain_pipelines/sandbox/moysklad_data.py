@@ -10,6 +10,7 @@ data. Hrefs use :data:`MS_PUBLIC_BASE`; money is in kopecks; times are naive Mos
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,40 @@ ORDERS_PER_DAY = 2.5
 PROFILE_POPULARITY = {"fast": 6.0, "regular": 2.0, "intermittent": 0.3}
 UNMATCHED_COLOR = "LTD99"
 STORE_NAME = "Новосибирск (свой склад)"
+#: MoySklad's standard customer-order states (name, stateType), as a new account has them.
+STANDARD_STATES = (("Новый", "Regular"), ("Подтвержден", "Regular"), ("Собран", "Regular"),
+                   ("Отгружен", "Regular"), ("Доставлен", "Successful"),
+                   ("Возврат", "Unsuccessful"), ("Отменен", "Unsuccessful"))
+#: A generated order's state by its age in days: younger than the bound -> that state.
+_STATE_BY_AGE = ((1, "Новый"), (2, "Подтвержден"), (4, "Отгружен"))
+_STATE_NAMESPACE = uuid.UUID("6f1d2c34-9a8b-4c1e-8f00-5b0a5e7d0001")
+
+
+def state_id(account_id: str, name: str) -> str:
+    """The id of a standard state of an account (stable: derived from both)."""
+    return str(uuid.uuid5(_STATE_NAMESPACE, f"{account_id}|{name}"))
+
+
+def state_ref(account_id: str, name: str) -> dict[str, Any]:
+    """An order's ``state``: the meta of ``/entity/customerorder/metadata/states/<id>``."""
+    return {"meta": {**meta("state", state_id(account_id, name),
+                            "entity/customerorder/metadata/states"),
+                     "metadataHref": f"{MS_PUBLIC_BASE}/entity/customerorder/metadata"}}
+
+
+def customer_order_states(account_id: str) -> list[dict[str, Any]]:
+    """The ``states`` of ``/entity/customerorder/metadata`` for an account."""
+    return [{"meta": state_ref(account_id, name)["meta"], "id": state_id(account_id, name),
+             "accountId": account_id, "name": name, "color": 15106326, "stateType": kind,
+             "entityType": "customerorder"} for name, kind in STANDARD_STATES]
+
+
+def state_for_age(age: timedelta) -> str:
+    """Generated orders move on with age; none is cancelled (a test cancels one itself)."""
+    for days, name in _STATE_BY_AGE:
+        if age < timedelta(days=days):
+            return name
+    return "Доставлен"
 
 
 def meta(kind: str, entity_id: str, path: str | None = None) -> dict[str, Any]:
@@ -172,6 +207,7 @@ def _orders(rng: random.Random, b: _Builder, assortment: list[dict[str, Any]],
                 "moment": ms_time(moment), "created": ms_time(moment), "applicable": True,
                 "vatEnabled": False, "sum": total, "payedSum": total, "shippedSum": total,
                 "reservedSum": 0, "store": {"meta": meta("store", store_id)},
+                "state": state_ref(b.account_id, state_for_age(now_msk - moment)),
                 "agent": {"meta": meta("counterparty", rng.choice(agent_ids))},
                 "organization": {"meta": meta("organization", org_id)},
                 "positions": {"meta": {

@@ -1,6 +1,12 @@
 """Read one import file into typed rows, or into errors that name the file, the line and the
 problem. Pure: bytes in, rows and errors out; no database.
 
+``read_chunks`` streams a file of any size: it reads line by line and yields the typed rows
+and the errors of at most ``chunk_size`` data rows at a time, so memory does not grow with the
+file. It does not look for duplicate keys (that needs every row; the import does it in SQL on
+its staging table, ``stage.py``). ``parse_file`` is the same reading over bytes in memory, with
+the duplicate check in Python: every row of a small file at once.
+
 Lines are counted as in the file (the header is line 1; a quoted value that spans lines counts
 from its first line). Blank lines are skipped. Values are stripped of surrounding spaces; an
 empty value takes the column's default. Header names are matched case-insensitively.
@@ -11,10 +17,11 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import IO, Any
 
 from supplybrain_pipelines.importer.report import RowError
 from supplybrain_pipelines.importer.spec import (
@@ -131,26 +138,36 @@ def convert(col: Column, raw: str) -> Any:
     raise ValueError(f"{name} has an unknown type {kind!r}")  # a bug in spec.py, not the file
 
 
-def _records(parsed: ParsedFile, data: bytes) -> list[tuple[int, list[str]]] | None:
-    """(first line, values) of every record, or None after recording why the file is unreadable."""
-    file = parsed.spec.file
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        parsed.errors.append(RowError(file, line, f"byte 0x{data[exc.start]:02x} is not valid "
-                                      "UTF-8; save the file as UTF-8"))
-        return None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records, previous = [], 0
+class Unreadable(Exception):  # noqa: N818 - a state of the file, not a bug
+    """The file is not UTF-8 or not valid CSV from this line on: its one error."""
+
+    def __init__(self, error: RowError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _lines(file: str, binary: Iterable[bytes]) -> Iterator[str]:
+    """The decoded lines of a binary file (a byte-order mark at the start is dropped)."""
+    for number, raw in enumerate(binary, start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            offset = exc.start + (3 if number == 1 and raw.startswith(b"\xef\xbb\xbf") else 0)
+            raise Unreadable(RowError(file, number, f"byte 0x{raw[offset]:02x} is not valid "
+                                      "UTF-8; save the file as UTF-8")) from None
+        yield line
+
+
+def records(file: str, binary: Iterable[bytes]) -> Iterator[tuple[int, list[str]]]:
+    """(first line, values) of every record; Unreadable when the file stops being readable."""
+    reader = csv.reader(_lines(file, binary), strict=True)
+    previous = 0
     try:
         for record in reader:
-            records.append((previous + 1, record))
+            yield previous + 1, record
             previous = reader.line_num
     except csv.Error as exc:
-        parsed.errors.append(RowError(file, previous + 1, f"is not valid CSV ({exc})"))
-        return None
-    return records
+        raise Unreadable(RowError(file, previous + 1, f"is not valid CSV ({exc})")) from None
 
 
 def _header(parsed: ParsedFile, record: list[str]) -> bool:
@@ -173,70 +190,129 @@ def _header(parsed: ParsedFile, record: list[str]) -> bool:
     return not problems
 
 
-def _row(parsed: ParsedFile, cols: list[Column], line: int, record: list[str]
-         ) -> dict[str, Any] | None:
+#: Distinct raw values remembered per column (a price, a barcode, a flag repeat a lot).
+CACHED_VALUES = 4096
+_MISSING = object()
+
+
+def converter(col: Column) -> Callable[[str], Any]:
+    """``convert`` for one column, remembering the values of the first CACHED_VALUES distinct
+    cells (the values are immutable; a bad cell is converted, and refused, every time)."""
+    if col.kind == TEXT:
+        return lambda raw: convert(col, raw) if col.max_len is not None and len(
+            raw) > col.max_len else raw
+    cache: dict[str, Any] = {}
+
+    def convert_cached(raw: str) -> Any:
+        value = cache.get(raw, _MISSING)
+        if value is _MISSING:
+            value = convert(col, raw)
+            if len(cache) < CACHED_VALUES:
+                cache[raw] = value
+        return value
+    return convert_cached
+
+
+def _row(parsed: ParsedFile, cols: list[tuple[str, bool, Any, Callable[[str], Any]]],
+         line: int, record: list[str]) -> dict[str, Any] | None:
     spec = parsed.spec
     if len(record) != len(cols):
         parsed.errors.append(RowError(spec.file, line, f"has {len(record)} values but the "
                                       f"header has {len(cols)} columns"))
         return None
     values, problems = {}, []
-    for col, raw in zip(cols, record, strict=True):
-        name, raw = col.name, raw.strip()
+    for (name, required, default, convert_one), raw in zip(cols, record, strict=True):
+        raw = raw.strip()
         if not raw:
-            if col.required:
+            if required:
                 problems.append(f"missing required value for {name}")
-            values[name] = col.default
+            values[name] = default
             continue
         try:
-            values[name] = convert(col, raw)
+            values[name] = convert_one(raw)
         except ValueError as exc:
             problems.append(str(exc))
     if not problems and spec.check is not None:
         problem = spec.check(values)
         problems += [problem] if problem else []
-    parsed.errors += [RowError(spec.file, line, p) for p in problems]
-    return None if problems else values
+    if problems:
+        parsed.errors += [RowError(spec.file, line, p) for p in problems]
+        return None
+    return values
 
 
-def parse_file(spec: FileSpec, data: bytes) -> ParsedFile:
-    """Typed rows of ``data`` (the file's bytes) and every error found in it."""
+def read_chunks(spec: FileSpec, binary: Iterable[bytes], chunk_size: int = 20_000
+                ) -> Iterator[ParsedFile]:
+    """The file's typed rows and errors, ``chunk_size`` data rows (valid or not) at a time, in
+    file order. The first chunk has the header; a bad header ends the file there. Raises
+    Unreadable (its one error) where the file stops being UTF-8 or CSV."""
     parsed = ParsedFile(spec)
-    records = _records(parsed, data)
-    if records is None:
-        return parsed
-    if not records or not any(cell.strip() for cell in records[0][1]):
+    rows = records(spec.file, binary)
+    first = next(rows, None)
+    if first is None or not any(cell.strip() for cell in first[1]):
         parsed.errors.append(RowError(spec.file, 1, "line 1 must be the header ("
                                       + ", ".join(c.name for c in spec.columns) + ")"))
-        return parsed
-    if not _header(parsed, records[0][1]):
-        return parsed
-    cols = [spec.column(name) for name in parsed.header]
-    seen: list[dict[tuple, int]] = [{} for _ in spec.keys]
-    data_rows = 0
-    for line, record in records[1:]:
+        yield parsed
+        return
+    if not _header(parsed, first[1]):
+        yield parsed
+        return
+    header = parsed.header
+    cols = [(c.name, c.required, c.default, converter(c))
+            for c in (spec.column(name) for name in header)]
+    data_rows, in_chunk = 0, 0
+    for line, record in rows:
         if not any(cell.strip() for cell in record):
             continue
         data_rows += 1
+        in_chunk += 1
         if spec.max_rows is not None and data_rows > spec.max_rows:
             parsed.errors.append(RowError(spec.file, line, f"{spec.file} holds one row; this "
                                           "is another"))
-            continue
-        values = _row(parsed, cols, line, record)
-        if values is None:
-            continue
+        else:
+            values = _row(parsed, cols, line, record)
+            if values is not None:
+                parsed.rows.append(ParsedRow(line, values))
+        if in_chunk >= chunk_size:
+            yield parsed
+            parsed, in_chunk = ParsedFile(spec, header), 0
+    yield parsed
+
+
+def duplicate_message(key: tuple[str, ...], value: tuple[Any, ...], first_line: int) -> str:
+    """The sentence for a row whose ``key`` columns repeat those of line ``first_line``."""
+    same = ", ".join(f"{c} {quoted(v)}" for c, v in zip(key, value, strict=True))
+    return f"duplicate of line {first_line}: the same {same}"
+
+
+def parse_file(spec: FileSpec, data: bytes | IO[bytes]) -> ParsedFile:
+    """Typed rows of ``data`` (the file's bytes, or a binary file) and every error found in it,
+    duplicate keys included (each key's first line wins; its repeats are errors)."""
+    binary = io.BytesIO(data) if isinstance(data, bytes) else data
+    parsed = ParsedFile(spec)
+    try:
+        for chunk in read_chunks(spec, binary):
+            parsed.header = chunk.header
+            parsed.rows += chunk.rows
+            parsed.errors += chunk.errors
+    except Unreadable as exc:
+        return ParsedFile(spec, errors=[exc.error])
+    seen: list[dict[tuple, int]] = [{} for _ in spec.keys]
+    kept, duplicates = [], []
+    for row in parsed.rows:
         duplicate = False
         for key, first_lines in zip(spec.keys, seen, strict=True):
-            value = tuple(values.get(c) for c in key)
+            value = tuple(row.values.get(c) for c in key)
             if any(v is None for v in value):
                 continue
             if value in first_lines:
-                same = ", ".join(f"{c} {quoted(v)}" for c, v in zip(key, value, strict=True))
-                parsed.errors.append(RowError(spec.file, line, f"duplicate of line "
-                                              f"{first_lines[value]}: the same {same}"))
+                duplicates.append(RowError(spec.file, row.line, duplicate_message(
+                    key, value, first_lines[value])))
                 duplicate = True
             else:
-                first_lines[value] = line
+                first_lines[value] = row.line
         if not duplicate:
-            parsed.rows.append(ParsedRow(line, values))
+            kept.append(row)
+    parsed.rows = kept
+    parsed.errors = sorted(parsed.errors + duplicates, key=lambda e: e.line or 0)
     return parsed

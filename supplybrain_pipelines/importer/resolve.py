@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from supplybrain_pipelines.importer.parse import ParsedFile, quoted
+from supplybrain_pipelines.importer.parse import ParsedFile, ParsedRow, quoted
 from supplybrain_pipelines.importer.report import RowError
-from supplybrain_pipelines.importer.spec import FileSpec, Ref
+from supplybrain_pipelines.importer.spec import Column, FileSpec, Ref
 
 Lookups = dict[str, dict[tuple, Any]]
 
@@ -115,13 +115,22 @@ def _order(values: dict[str, Any], lookups: Lookups) -> tuple | list[str]:
                                                                  ordered_at))
 
 
-def resolve(parsed: ParsedFile, lookups: Lookups) -> tuple[Resolved, list[RowError]]:
-    """The table rows of a parsed file (which must have no errors), and unresolved references."""
-    spec: FileSpec = parsed.spec
-    errors: list[RowError] = []
+def table_columns(spec: FileSpec, present: list[Column]) -> list[str]:
+    """The table columns a file fills, given the spec's columns its header has."""
     if spec.write == "orders":
-        out = Resolved(list(ORDER_COLUMNS))
-        for row in parsed.rows:
+        return list(ORDER_COLUMNS)
+    return [*(r.db for r in spec.refs if r.db is not None),
+            *(c.db for c in present if c.db is not None)]
+
+
+def resolve_rows(spec: FileSpec, present: list[Column], rows: list[ParsedRow],
+                 lookups: Lookups) -> tuple[Resolved, list[RowError]]:
+    """The table rows of valid parsed rows (any number of them: a chunk of a large file), and
+    the problems of the rows whose references are unknown."""
+    errors: list[RowError] = []
+    out = Resolved(table_columns(spec, present))
+    if spec.write == "orders":
+        for row in rows:
             result = _order(row.values, lookups)
             if isinstance(result, list):
                 errors += [RowError(spec.file, row.line, p) for p in result]
@@ -129,10 +138,9 @@ def resolve(parsed: ParsedFile, lookups: Lookups) -> tuple[Resolved, list[RowErr
                 out.rows.append(result)
                 out.lines.append(row.line)
         return out, errors
-    value_columns = [c for c in parsed.present if c.db is not None]
+    value_columns = [c for c in present if c.db is not None]
     ref_columns = [r.db for r in spec.refs if r.db is not None]
-    out = Resolved([*ref_columns, *(c.db for c in value_columns)])
-    for row in parsed.rows:
+    for row in rows:
         ids, problems = _refs(spec.refs, row.values, lookups)
         if problems:
             errors += [RowError(spec.file, row.line, p) for p in problems]
@@ -141,3 +149,8 @@ def resolve(parsed: ParsedFile, lookups: Lookups) -> tuple[Resolved, list[RowErr
                          *(row.values[c.name] for c in value_columns)))
         out.lines.append(row.line)
     return out, errors
+
+
+def resolve(parsed: ParsedFile, lookups: Lookups) -> tuple[Resolved, list[RowError]]:
+    """The table rows of a parsed file (which must have no errors), and unresolved references."""
+    return resolve_rows(parsed.spec, parsed.present, parsed.rows, lookups)

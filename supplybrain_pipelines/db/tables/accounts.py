@@ -8,6 +8,7 @@ endpoint, e.g. the local sandbox.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from supplybrain_pipelines.db.tables._meta import metadata, pk, timestamp
 
@@ -34,6 +35,11 @@ def _account_table(name: str, external_id: str) -> sa.Table:
 
 wb_integration_accounts = _account_table("wb_integration_accounts", "supplier_id")
 moysklad_integration_accounts = _account_table("moysklad_integration_accounts", "account_id")
+# Migration 0013: the names of the account's customer-order states that count as cancelled
+# (logic/moysklad_states.py); MoySklad's standard "Отменен" by default.
+moysklad_integration_accounts.append_column(sa.Column(
+    "cancelled_states", ARRAY(sa.Text), nullable=False,
+    server_default=sa.text("ARRAY['Отменен'::text]")))
 
 monitoring_alert_rules = sa.Table(
     "monitoring_alert_rules",

@@ -149,6 +149,11 @@ ms_customer_orders = sa.Table(
     _utc("updated_at_source"),
     sa.Column("applicable", sa.Boolean, nullable=False),
     _ingested_at(),
+    # Migration 0013: the order's state, when it went into the recycle bin (NULL: not in it),
+    # and whether it counts as cancelled (not posted, in the bin or in a cancelled state).
+    sa.Column("state_id", sa.Text, nullable=True),
+    _utc("deleted_at", nullable=True),
+    sa.Column("is_cancelled", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 ms_order_positions = sa.Table(

@@ -160,24 +160,35 @@ def bulk_upsert(
         with cur.copy(f"COPY {staging} ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        keys = ", ".join(_quote(c) for c in key_columns)
-        if update_columns:
-            sets = ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in update_columns)
-            old = ", ".join(f"t.{_quote(c)}" for c in update_columns)
-            new = ", ".join(f"EXCLUDED.{_quote(c)}" for c in update_columns)
-            on_conflict = (f"DO UPDATE SET {sets} WHERE ROW({old}) IS DISTINCT FROM ROW({new})")
-        else:
-            on_conflict = "DO NOTHING"
-        cur.execute(
-            f"WITH written AS (INSERT INTO {target} AS t ({cols}) "
-            f"SELECT {cols} FROM {staging} ON CONFLICT ({keys}) {on_conflict} "
-            "RETURNING (xmax = 0) AS is_new) "
-            "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) "
-            "FROM written"
-        )
-        staged_new, updated = cur.fetchone()
+        staged = upsert_from(cur, table, staging, columns, key_columns, update_columns)
         cur.execute(f"DROP TABLE {staging}")
-    return UpsertResult(inserted=inserted + staged_new, updated=updated)
+    return UpsertResult(inserted=inserted + staged.inserted, updated=staged.updated)
+
+
+def upsert_from(cur: psycopg.Cursor, table: Table, source: str, columns: Sequence[str],
+                key_columns: Sequence[str], update_columns: Sequence[str]) -> UpsertResult:
+    """The set-based half of :func:`bulk_upsert`: ``INSERT … SELECT columns FROM source …
+    ON CONFLICT (key_columns)``, updating ``update_columns`` of a row only when they differ
+    (none: ``DO NOTHING``). ``source`` is SQL text (a staging table's quoted name) whose
+    ``columns`` have distinct keys; the caller owns the transaction."""
+    cols = ", ".join(_quote(c) for c in columns)
+    keys = ", ".join(_quote(c) for c in key_columns)
+    if update_columns:
+        sets = ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in update_columns)
+        old = ", ".join(f"t.{_quote(c)}" for c in update_columns)
+        new = ", ".join(f"EXCLUDED.{_quote(c)}" for c in update_columns)
+        on_conflict = (f"DO UPDATE SET {sets} WHERE ROW({old}) IS DISTINCT FROM ROW({new})")
+    else:
+        on_conflict = "DO NOTHING"
+    cur.execute(
+        f"WITH written AS (INSERT INTO {quoted_name(table)} AS t ({cols}) "
+        f"SELECT {cols} FROM {source} ON CONFLICT ({keys}) {on_conflict} "
+        "RETURNING (xmax = 0) AS is_new) "
+        "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) "
+        "FROM written"
+    )
+    inserted, updated = cur.fetchone()
+    return UpsertResult(inserted=inserted, updated=updated)
 
 
 class NewRowsCopy:

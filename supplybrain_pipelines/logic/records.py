@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from supplybrain_pipelines.logic.screening import screen_many
 from supplybrain_pipelines.logic.timeutil import parse_marketplace_time
 
 #: How far in the future a marketplace time may be (clock skew) before the record is rejected.
@@ -164,8 +165,13 @@ class MsPosition(_Record):
     price_kopecks: Amount = Field(alias="price")
 
 
-class MsOrder(_Record):
-    """``/entity/customerorder`` with positions expanded: an order of our own channel."""
+class MsOrderHead(_Record):
+    """``/entity/customerorder`` without positions: what says whether an order counts.
+
+    ``state_id`` is the id at the end of the ``state`` meta (``…/metadata/states/<id>``);
+    ``deleted`` the moment of its last move into the recycle bin (MoySklad keeps it after a
+    restore, so being in the bin is told by the list it came from, not by this field).
+    """
 
     id: NonEmpty
     name: StrictStr | None = None
@@ -173,6 +179,24 @@ class MsOrder(_Record):
     updated: UtcTime
     updated_raw: StrictStr = Field(alias="updated")
     applicable: StrictBool = True
+    state_id: StrictStr | None = None
+    deleted: UtcTime | None = None
+    deleted_raw: StrictStr | None = Field(None, alias="deleted")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _state(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("state") is not None:
+            state_id = _meta_id(data["state"])
+            if state_id is None:
+                raise ValueError("state is not a meta reference")
+            data = {**data, "state_id": state_id}
+        return data
+
+
+class MsOrder(MsOrderHead):
+    """``/entity/customerorder`` with positions expanded: an order of our own channel."""
+
     positions: list[MsPosition]
 
     @model_validator(mode="before")
@@ -244,10 +268,14 @@ def validate_page(records: Iterable[Any], model: type[M],
 
     With ``key`` and ``version``, a page that holds the same key twice keeps the newest version
     and rejects the others as ``stale_duplicate`` (WB re-emits changed rows).
+
+    Records that PostgreSQL cannot store (``logic/screening.py``: NUL, lone surrogates, control
+    characters, over-long text, deep nesting, numbers out of range) are rejected first, before
+    the model sees them, with the screen's reason code; they come first in the rejected list.
     """
+    records, bad = screened(records)
     good: dict[Any, tuple[M, Any]] = {}
     ordered: list[M] = []
-    bad: list[Rejected] = []
     for record in records:
         if not isinstance(record, dict):
             bad.append(Rejected(record, "not_an_object",
@@ -274,6 +302,17 @@ def validate_page(records: Iterable[Any], model: type[M],
     return rows, bad
 
 
+def screened(records: Iterable[Any]) -> tuple[list[Any], list[Rejected]]:
+    """``records`` without those :func:`screening.screen_many` finds a problem in (in order),
+    and those as :class:`Rejected`, in page order."""
+    records = records if isinstance(records, list) else list(records)
+    problems = screen_many(records)
+    if not problems:
+        return records, []
+    return ([record for at, record in enumerate(records) if at not in problems],
+            [Rejected(records[at], code, reason) for at, (code, reason) in problems.items()])
+
+
 def _stale(record: Any, key: Any) -> Rejected:
     return Rejected(record, "stale_duplicate",
                     f"{key}: a newer version of this record is in the same page")
@@ -298,6 +337,9 @@ class MsAssortmentItem(_Record):
     sellable: StrictBool = False
     #: A variant's product (whose ``article`` the variant itself does not carry).
     product_id: StrictStr | None = None
+    #: When MoySklad last changed the item (the incremental read's cursor).
+    updated: UtcTime | None = None
+    updated_raw: StrictStr | None = Field(None, alias="updated")
 
     @model_validator(mode="before")
     @classmethod

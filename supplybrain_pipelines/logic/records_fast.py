@@ -32,6 +32,7 @@ from supplybrain_pipelines.logic.records import (
     WbSale,
     _stale,
     reject,
+    screened,
 )
 from supplybrain_pipelines.logic.timeutil import MOSCOW
 
@@ -248,12 +249,17 @@ def check_page(records: Iterable[Any], spec: FastModel, tail: tuple = ()) -> Che
     A page that holds the same key twice keeps the newest version (the later record on a tie)
     and rejects the others as ``stale_duplicate``. Keys seldom repeat within a page, so the page
     is first checked without tracking them (a sixth less work per record); only when its kept
-    rows turn out to share a key is it checked again with the tracking."""
-    records = records if isinstance(records, list) else list(records)
+    rows turn out to share a key is it checked again with the tracking.
+
+    As in ``validate_page``, records that PostgreSQL cannot store are screened out first
+    (``records.screened``) and come first in the rejected list."""
+    records, unstorable = screened(records)
     page = _check(records, spec, tail, dedupe=False)
-    if len(set(map(itemgetter(spec.key_index), page.rows))) == len(page.rows):
-        return page
-    return _check(records, spec, tail, dedupe=True)
+    if len(set(map(itemgetter(spec.key_index), page.rows))) != len(page.rows):
+        page = _check(records, spec, tail, dedupe=True)
+    if unstorable:
+        page.rejected[:0] = unstorable
+    return page
 
 
 def _check(records: list, spec: FastModel, tail: tuple, dedupe: bool) -> CheckedPage:

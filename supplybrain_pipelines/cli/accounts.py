@@ -2,17 +2,29 @@
 
 Tokens are read from a hidden prompt or from standard input, never from argv (where ``ps`` and
 shell history would show them), and are never printed: ``list`` shows only the last 4 characters.
+
+``add`` refuses a token no HTTP header can carry and a base URL that is not an http(s) URL
+(``logic/accounts.py``), then, unless ``--no-check``, makes one authenticated call (WB
+``/ping``, MoySklad ``/context/employee``) and writes the account only if the API accepted the
+token. ``activate`` brings back an account that was deactivated or that ingestion suspended
+after repeated 401/403.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import click
 from sqlalchemy import func, insert, select, update
 
 from supplybrain_pipelines.cli._session import transaction
 from supplybrain_pipelines.db import tables as t
+from supplybrain_pipelines.logic.accounts import base_url_problem, token_problem
+
+if TYPE_CHECKING:
+    from supplybrain_pipelines.resources.marketplace import ApiError
 
 KINDS = {
     "wb": (t.wb_integration_accounts, "supplier_id"),
@@ -36,12 +48,45 @@ def _read_token() -> str:
     if not token or any(ch.isspace() for ch in token):
         raise click.UsageError("The token read from the prompt or stdin is empty or contains "
                                "whitespace; pass exactly one token.")
+    problem = token_problem(token)
+    if problem is not None:
+        raise click.ClickException(problem)
     return token
+
+
+def _refusal(kind: str, host: str, error: ApiError) -> str:
+    """One sentence saying why the check refused the account (never the token)."""
+    from supplybrain_pipelines.resources.marketplace import ErrorClass
+
+    label = "WB" if kind == "wb" else "MoySklad"
+    status = f"HTTP {error.status}" if error.status is not None else "no answer"
+    if error.error_class is ErrorClass.UNAUTHORIZED:
+        why = f"the {label} API at {host} rejected the token ({status})"
+    elif error.error_class is ErrorClass.NETWORK:
+        why = f"{host} could not be reached ({error.hint})"
+    else:
+        why = f"the check call to {host} failed with {error.error_class} ({status}: {error.hint})"
+    return (f"Not added: {why}. Nothing was written; fix the token or --base-url, or pass "
+            "--no-check to add the account without checking.")
+
+
+def _check(kind: str, token: str, base_url: str | None) -> str:
+    """Make the check call; return the checked host, or end the command with one sentence.
+    The clients are imported here: they pull in Dagster, which the other commands skip."""
+    from supplybrain_pipelines.resources.marketplace import Account
+    from supplybrain_pipelines.resources.marketplace.check import CHECK_TIMEOUT_S, check_account
+
+    account = Account(kind=kind, id=0, name="new account", token=token, base_url=base_url)
+    host = urlsplit(account.effective_base_url).hostname or account.effective_base_url
+    error = check_account(account, timeout_s=CHECK_TIMEOUT_S)
+    if error is not None:
+        raise click.ClickException(_refusal(kind, host, error))
+    return host
 
 
 @click.group()
 def accounts() -> None:
-    """Add, list and deactivate integration accounts."""
+    """Add, list, deactivate and activate integration accounts."""
 
 
 @accounts.command()
@@ -51,17 +96,35 @@ def accounts() -> None:
               help="WB supplier id or MoySklad account id (optional).")
 @click.option("--base-url", default=None,
               help="API base URL override, e.g. the local sandbox; default: the real API.")
-def add(kind: str, name: str, external_id: str | None, base_url: str | None) -> None:
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Make one authenticated call (WB /ping, MoySklad /context/employee) and "
+                   "write the account only if the API accepts it.")
+def add(kind: str, name: str, external_id: str | None, base_url: str | None,
+        check: bool) -> None:
     """Add an account. The token is read from a hidden prompt, or from stdin when piped."""
     table, id_column = KINDS[kind]
+    if base_url is not None:
+        problem = base_url_problem(base_url)
+        if problem is not None:
+            raise click.ClickException(problem)
     token = _read_token()
     with transaction() as conn:
+        # The database first (not migrated, not answering: one line, no call to the API).
+        conn.execute(select(table.c.id).limit(0))
+        checked = _check(kind, token, base_url) if check else None
         new_id = conn.execute(
             insert(table).values({"name": name, id_column: external_id, "api_token": token,
                                   "base_url": base_url, "is_active": True})
             .returning(table.c.id)
         ).scalar_one()
-    click.echo(f"added {kind} account {new_id} ({name}), token {mask_token(token)}")
+    how = f"accepted by {checked}" if checked else "not checked"
+    click.echo(f"added {kind} account {new_id} ({name}), token {mask_token(token)}, {how}")
+
+
+def _status(is_active: bool, suspended_at: object) -> str:
+    if is_active:
+        return "active"
+    return "inactive" if suspended_at is None else "suspended"
 
 
 @accounts.command(name="list")
@@ -75,7 +138,7 @@ def list_(kind: str | None) -> None:
             table, id_column = KINDS[name]
             for row in conn.execute(select(table).order_by(table.c.id)).mappings():
                 rows.append((name, str(row["id"]), row["name"], row[id_column] or "-",
-                             "active" if row["is_active"] else "inactive",
+                             _status(row["is_active"], row["suspended_at"]),
                              row["base_url"] or "-", mask_token(row["api_token"])))
     if not rows:
         click.echo("no accounts; add one with `supplybrain accounts add --kind wb --name NAME`")
@@ -96,9 +159,43 @@ def deactivate(kind: str, account_id: int) -> None:
     with transaction() as conn:
         changed = conn.execute(
             update(table).where(table.c.id == account_id)
-            .values(is_active=False, updated_at=func.now()).returning(table.c.id)
+            .values(is_active=False, suspended_at=None, suspended_reason=None,
+                    updated_at=func.now()).returning(table.c.id)
         ).first()
     if changed is None:
-        raise click.ClickException(f"There is no {kind} account with id {account_id}; "
-                                   "see `supplybrain accounts list`.")
+        raise _no_such_account(kind, account_id)
     click.echo(f"deactivated {kind} account {account_id}")
+
+
+@accounts.command()
+@kind_option
+@click.argument("account_id", type=int)
+def activate(kind: str, account_id: int) -> None:
+    """Activate an account again: a deactivated one, or one that ingestion suspended after
+    repeated 401/403. Its 401 streaks restart from 0; for a WB account the backfill sensor
+    then catches up from its cursor (90 days back at most)."""
+    table, _ = KINDS[kind]
+    h = t.account_health
+    with transaction() as conn:
+        before = conn.execute(select(table.c.is_active, table.c.suspended_at)
+                              .where(table.c.id == account_id).with_for_update()).first()
+        if before is None:
+            raise _no_such_account(kind, account_id)
+        if not before.is_active:
+            conn.execute(update(table).where(table.c.id == account_id).values(
+                is_active=True, suspended_at=None, suspended_reason=None,
+                updated_at=func.now()))
+        conn.execute(update(h).where(h.c.account_kind == kind, h.c.account_id == account_id)
+                     .values(consecutive_unauthorized=0))
+    if before.is_active:
+        click.echo(f"{kind} account {account_id} is already active")
+    elif before.suspended_at is not None:
+        click.echo(f"activated {kind} account {account_id} (suspended since "
+                   f"{before.suspended_at:%Y-%m-%d %H:%M} UTC)")
+    else:
+        click.echo(f"activated {kind} account {account_id}")
+
+
+def _no_such_account(kind: str, account_id: int) -> click.ClickException:
+    return click.ClickException(f"There is no {kind} account with id {account_id}; "
+                                "see `supplybrain accounts list`.")

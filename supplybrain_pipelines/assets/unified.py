@@ -60,12 +60,13 @@ WHERE w.ingested_at > :watermark
 ORDER BY w.srid, m.id
 """
 
-#: One MoySklad position is one order line; an order not posted (applicable = false) counts as
-#: cancelled.
+#: One MoySklad position is one order line; an order not posted (applicable = false), in the
+#: recycle bin or in a cancelled state counts as cancelled (``ms_customer_orders.is_cancelled``,
+#: set by ``assets/ingest/moysklad.py``).
 MS_POSITIONS = """
 SELECT 'moysklad', c.account_id, p.id, c.moment_at, p.assortment_id, NULL,
        su.article_id, NULL::int, su.color_id, su.size_id, su.id, p.quantity, p.price,
-       NOT c.applicable, NULL::timestamptz, c.updated_at_source
+       c.is_cancelled, NULL::timestamptz, c.updated_at_source
 FROM supplybrain.ms_order_positions p
 JOIN supplybrain.ms_customer_orders c ON c.id = p.order_id
 LEFT JOIN supplybrain.ms_assortment a ON a.id = p.assortment_id

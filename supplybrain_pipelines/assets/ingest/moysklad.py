@@ -1,9 +1,18 @@
-"""MoySklad ingestion: the assortment (mapped to SKU units), customer orders with positions
-(incremental by ``updated``), and current stock by store, per account.
+"""MoySklad ingestion: the assortment (mapped to SKU units), customer orders with positions,
+and current stock by store, per account.
 
-Assortment items map to SKU units by barcode first (a single-piece barcode in
-``article_wb_mapping``), then by article code + colour and size characteristics; what matches
-nothing is listed in ``unmatched_items``.
+The assortment is read whole once, then incrementally by ``updated`` (cursor ``assortment``,
+moved once every page of a run is written). Assortment items map to SKU units by barcode first
+(a single-piece barcode in ``article_wb_mapping``), then by article code + colour and size
+characteristics; what matches nothing is listed in ``unmatched_items``.
+
+Customer orders are read incrementally by ``updated`` (cursor ``customerorder``), then the
+orders moved into the recycle bin since the last run by ``deleted`` (cursor
+``customerorder_deleted``; the default lists leave the bin out). An order counts as cancelled
+(``is_cancelled``, which ``orders`` takes over, so it leaves demand) when it is not posted, is
+in the bin, or is in one of the account's ``cancelled_states`` (``logic/moysklad_states``).
+Orders deleted for good (bypassing or emptying the bin) are not seen: that needs MoySklad's
+audit API, which is not read.
 """
 
 from datetime import UTC, datetime
@@ -14,6 +23,7 @@ from sqlalchemy import bindparam, delete, select, text
 
 from supplybrain_pipelines.assets._metadata import OWNERS
 from supplybrain_pipelines.assets.ingest._run import (
+    CURSOR_OVERLAP,
     GROUP,
     IngestConfig,
     Outcome,
@@ -28,13 +38,37 @@ from supplybrain_pipelines.assets.ingest.state import (
     read_cursor,
 )
 from supplybrain_pipelines.db import tables as t
-from supplybrain_pipelines.logic.records import MsAssortmentItem, MsOrder, MsStock, validate_page
+from supplybrain_pipelines.logic.moysklad_states import cancelled_state_ids
+from supplybrain_pipelines.logic.records import (
+    MsAssortmentItem,
+    MsOrder,
+    MsOrderHead,
+    MsStock,
+    validate_page,
+)
 from supplybrain_pipelines.logic.timeutil import moysklad_query_time
 from supplybrain_pipelines.resources.marketplace import Account, MarketplaceApi
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert
 
 ASSET = dict(group_name=GROUP, owners=OWNERS, kinds={"postgres", "python"},
-             deps=["moysklad_integration_accounts"], code_version="1")
+             deps=["moysklad_integration_accounts"], code_version="2")
+#: Cursor of the recycle-bin read (the moment of the newest deletion seen).
+DELETED_CURSOR = "customerorder_deleted"
+
+#: ``is_cancelled`` of the account's orders (``:ids`` only, or all when NULL): not posted, in
+#: the recycle bin, or in a cancelled state (``:cancelled``, the account's state ids). Rows
+#: whose value stays are not touched (their ``ingested_at`` stays too).
+MARK_CANCELLED = text("""
+UPDATE supplybrain.ms_customer_orders AS o SET is_cancelled = x.cancelled
+FROM (
+    SELECT id, NOT applicable OR deleted_at IS NOT NULL
+               OR coalesce(state_id = ANY (CAST(:cancelled AS text[])), false) AS cancelled
+    FROM supplybrain.ms_customer_orders
+    WHERE account_id = :account_id
+      AND (CAST(:ids AS text[]) IS NULL OR id = ANY (CAST(:ids AS text[])))
+) AS x
+WHERE o.id = x.id AND o.is_cancelled IS DISTINCT FROM x.cancelled
+""")
 
 #: Barcode first, then article code (a variant's comes from its product) + colour + size; only
 #: sellable items (variants, products without variants) can be SKU units.
@@ -68,8 +102,18 @@ WHERE a.id = m.id AND (a.sku_unit_id, a.matched_by) IS DISTINCT FROM (m.sku_unit
 """)
 
 
+def _newest(current, rows, attr: str):
+    """The row with the latest ``attr`` among ``current`` and ``rows`` (None never wins)."""
+    for row in rows:
+        value = getattr(row, attr)
+        if value is not None and (current is None or value > getattr(current, attr)):
+            current = row
+    return current
+
+
 @dg.asset(description="MoySklad assortment (products and size/colour variants with barcodes), "
-          "mapped to SKU units by barcode, then by article code and characteristics.", **ASSET)
+          "read whole once and then only what changed (by `updated`), mapped to SKU units by "
+          "barcode, then by article code and characteristics.", **ASSET)
 def moysklad_assortment(context: dg.AssetExecutionContext, config: IngestConfig,
                         warehouse: PostgresWarehouse, marketplace: MarketplaceApi
                         ) -> dg.MaterializeResult:
@@ -77,8 +121,12 @@ def moysklad_assortment(context: dg.AssetExecutionContext, config: IngestConfig,
                "characteristics", "sellable", "product_id")
 
     def work(account: Account, outcome: Outcome) -> None:
+        with warehouse.transaction() as conn:
+            cursor_at = read_cursor(conn, account, "assortment")
+        since = None if cursor_at is None else moysklad_query_time(cursor_at - CURSOR_OVERLAP)
         client = marketplace.moysklad(account, logger=context.log)
-        for page in client.assortment():
+        newest = None
+        for page in client.assortment(since):
             rows, rejected = validate_page(page, MsAssortmentItem)
             with warehouse.transaction() as conn:
                 written = bulk_upsert(conn, t.ms_assortment, columns, [
@@ -89,7 +137,12 @@ def moysklad_assortment(context: dg.AssetExecutionContext, config: IngestConfig,
             outcome.pages += 1
             outcome.inserted += written.inserted
             outcome.updated += written.updated
+            newest = _newest(newest, rows, "updated")
+            context.log.info(f"moysklad assortment account {account.id}: page {outcome.pages}: "
+                             f"{len(rows)} items{' changed' if since else ''}")
         with warehouse.transaction() as conn:
+            if newest is not None:  # only once every page is written
+                advance_cursor(conn, account, "assortment", newest.updated_raw, newest.updated)
             conn.execute(MAP_ASSORTMENT, {"account_id": account.id})
             a = t.ms_assortment.c
             unmatched = {row.id: f"MoySklad {row.kind} {row.article or row.code or ''} "
@@ -106,26 +159,34 @@ def moysklad_assortment(context: dg.AssetExecutionContext, config: IngestConfig,
 
 
 @dg.asset(description="MoySklad customer orders (own channel) with their positions, read "
-          "incrementally per account by `updated`; positions are replaced with the order.",
-          **ASSET)
+          "incrementally per account by `updated`, then the orders moved into the recycle bin "
+          "(by `deleted`); positions are replaced with the order. Orders not posted, in the bin "
+          "or in a cancelled state are marked is_cancelled and leave demand.", **ASSET)
 def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestConfig,
                              warehouse: PostgresWarehouse, marketplace: MarketplaceApi
                              ) -> dg.MaterializeResult:
-    order_columns = ("id", "account_id", "name", "moment_at", "updated_at_source", "applicable")
+    order_columns = ("id", "account_id", "name", "moment_at", "updated_at_source", "applicable",
+                     "state_id", "deleted_at")
     position_columns = ("id", "order_id", "assortment_id", "quantity", "price")
+    accounts = t.moysklad_integration_accounts.c
 
     def work(account: Account, outcome: Outcome) -> None:
         with warehouse.transaction() as conn:
             cursor_at = read_cursor(conn, account, "customerorder")
-        start = start_time(cursor_at, config)
+            deleted_cursor = read_cursor(conn, account, DELETED_CURSOR)
+            names = conn.execute(select(accounts.cancelled_states).where(
+                accounts.id == account.id)).scalar_one()
         client = marketplace.moysklad(account, logger=context.log)
+        marks = {"account_id": account.id,
+                 "cancelled": sorted(cancelled_state_ids(client.customer_order_states(), names))}
+        start = start_time(cursor_at, config)
         for page in client.customer_orders(moysklad_query_time(start)):
             rows, rejected = validate_page(page, MsOrder, key=lambda r: r.id,
                                            version=lambda r: r.updated)
             with warehouse.transaction() as conn:
                 written = bulk_upsert(conn, t.ms_customer_orders, order_columns, [
-                    (r.id, account.id, r.name, r.moment, r.updated, r.applicable)
-                    for r in rows], ["id"])
+                    (r.id, account.id, r.name, r.moment, r.updated, r.applicable, r.state_id,
+                     None) for r in rows], ["id"])
                 order_ids = [r.id for r in rows]
                 conn.execute(delete(t.ms_order_positions).where(
                     t.ms_order_positions.c.order_id.in_(bindparam("ids", expanding=True))),
@@ -133,6 +194,7 @@ def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestCo
                 bulk_upsert(conn, t.ms_order_positions, position_columns, [
                     (p.id, r.id, p.assortment_id, p.quantity, round(p.price_kopecks / 100, 2))
                     for r in rows for p in r.positions], ["id"])
+                conn.execute(MARK_CANCELLED, {**marks, "ids": order_ids})
                 outcome.quarantined += quarantine(conn, account, "moysklad/customerorder",
                                                   rejected, context.run.run_id)
                 if rows:
@@ -144,6 +206,32 @@ def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestCo
             outcome.updated += written.updated
             context.log.info(f"moysklad customerorder account {account.id}: page "
                              f"{outcome.pages}: {len(rows)} orders, {len(rejected)} quarantined")
+        read_recycle_bin(account, client, start_time(deleted_cursor, config), outcome, marks)
+        with warehouse.transaction() as conn:  # all orders: cancelled_states may have changed
+            conn.execute(MARK_CANCELLED, {**marks, "ids": None})
+
+    def read_recycle_bin(account: Account, client, start, outcome: Outcome, marks) -> None:
+        """Orders moved into the recycle bin since the cursor: ``deleted_at`` set (a bin order
+        never seen before is kept without positions); the cursor moves once all are written."""
+        newest = None
+        for page in client.deleted_customer_orders(moysklad_query_time(start)):
+            rows, rejected = validate_page(page, MsOrderHead, key=lambda r: r.id,
+                                           version=lambda r: r.updated)
+            with warehouse.transaction() as conn:
+                written = bulk_upsert(conn, t.ms_customer_orders, order_columns, [
+                    (r.id, account.id, r.name, r.moment, r.updated, r.applicable, r.state_id,
+                     r.deleted or r.updated) for r in rows], ["id"])
+                conn.execute(MARK_CANCELLED, {**marks, "ids": [r.id for r in rows]})
+                outcome.quarantined += quarantine(conn, account, "moysklad/customerorder",
+                                                  rejected, context.run.run_id)
+            outcome.pages += 1
+            outcome.inserted += written.inserted
+            outcome.updated += written.updated
+            newest = _newest(newest, rows, "deleted")
+            outcome.notes.append(f"{len(rows)} in the recycle bin")
+        if newest is not None:
+            with warehouse.transaction() as conn:
+                advance_cursor(conn, account, DELETED_CURSOR, newest.deleted_raw, newest.deleted)
 
     outcomes = for_each_account(context, warehouse, config, "moysklad", "customerorder", work)
     return materialize_result(warehouse, t.ms_customer_orders, outcomes)

@@ -1,4 +1,5 @@
-"""MoySklad JSON API 1.2 client: customer orders with positions, assortment, stock by store.
+"""MoySklad JSON API 1.2 client: customer orders with positions (and those in the recycle bin),
+their states, the assortment (whole or changed since), stock by store.
 
 Every request carries ``Authorization: Bearer <token>`` and ``Accept-Encoding: gzip`` (without
 it MoySklad answers 415). Lists are pages of ``{"meta": {…, "nextHref"}, "rows": […]}`` and are
@@ -79,9 +80,29 @@ class MoySkladClient(BaseClient):
         }
         return self.list_pages("customer_orders", "/entity/customerorder", params)
 
-    def assortment(self) -> Iterator[list[dict[str, Any]]]:
-        """Pages of the assortment: products, variants, bundles, services (with barcodes)."""
-        return self.list_pages("assortment", "/entity/assortment", {"limit": ASSORTMENT_PAGE})
+    def deleted_customer_orders(self, deleted_from: str | datetime
+                                ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the customer orders in the recycle bin that went there at or after
+        ``deleted_from`` (``filter=isDeleted=true;deleted>=…``; the default lists leave them
+        out). Without positions: a deleted order counts as cancelled whatever it holds."""
+        params = {"filter": f"isDeleted=true;deleted>={moysklad_moment(deleted_from)}",
+                  "limit": ASSORTMENT_PAGE}
+        return self.list_pages("customer_orders_deleted", "/entity/customerorder", params)
+
+    def customer_order_states(self) -> list[dict[str, Any]]:
+        """The account's customer-order states (``states`` of
+        ``/entity/customerorder/metadata``): ``[{"id", "name", "stateType", …}, …]``."""
+        return self.get("customer_order_states", f"{self.base_url}/entity/customerorder/metadata",
+                        None, self._parse_states)
+
+    def assortment(self, updated_from: str | datetime | None = None
+                   ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the assortment: products, variants, bundles, services (with barcodes);
+        with ``updated_from`` (Moscow time) only the items changed at or after it."""
+        params: dict[str, str | int] = {"limit": ASSORTMENT_PAGE}
+        if updated_from is not None:
+            params["filter"] = f"updated>={moysklad_moment(updated_from)}"
+        return self.list_pages("assortment", "/entity/assortment", params)
 
     def stock_by_store_current(self) -> list[dict[str, Any]]:
         """``[{"assortmentId", "storeId", "stock"}, …]``: current stock per item and store."""
@@ -146,6 +167,15 @@ class MoySkladClient(BaseClient):
             raise self.error(ErrorClass.BAD_PAYLOAD, endpoint, response.status_code,
                              hint="the list response lacks 'meta' or a 'rows' list")
         return body
+
+    def _parse_states(self, response: httpx.Response) -> list[dict[str, Any]]:
+        body = parse_json(self, "customer_order_states", response)
+        states = body.get("states", []) if isinstance(body, dict) else None
+        if not isinstance(states, list):
+            raise self.error(ErrorClass.BAD_PAYLOAD, "customer_order_states",
+                             response.status_code,
+                             hint="the metadata has no 'states' list")
+        return [s for s in states if isinstance(s, dict)]
 
     def _parse_array(self, endpoint: str, response: httpx.Response) -> list[Any]:
         body = parse_json(self, endpoint, response)

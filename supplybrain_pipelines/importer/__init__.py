@@ -9,6 +9,7 @@ are reported as not loaded. Unknown ``*.csv`` names are reported and ignored.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -22,19 +23,25 @@ from sqlalchemy.pool import NullPool
 from supplybrain_pipelines.config import normalize_database_url, redact
 from supplybrain_pipelines.db.migrate import DatabaseUnavailable
 from supplybrain_pipelines.importer.load import fetch_lookups, write
-from supplybrain_pipelines.importer.parse import parse_file
+from supplybrain_pipelines.importer.parse import Unreadable
+from supplybrain_pipelines.importer.progress import Progress
 from supplybrain_pipelines.importer.report import (
     BLOCKED,
     FAILED,
     IGNORED,
     LOADED,
+    ErrorList,
     FileResult,
     ImportAborted,
     ImportReport,
     RowError,
 )
-from supplybrain_pipelines.importer.resolve import resolve
 from supplybrain_pipelines.importer.spec import BY_FILE, FILES, FileSpec
+from supplybrain_pipelines.importer.stage import drop_stage, stage_file
+
+#: Rows read, resolved and staged at a time: the memory an import needs does not depend on
+#: the size of the file.
+CHUNK_ROWS = 20_000
 
 __all__ = ["FILES", "FileResult", "ImportAborted", "ImportReport", "RowError",
            "import_directory", "run_import"]
@@ -74,29 +81,44 @@ def _transactions(conn_or_url: Connection | URL | str) -> Iterator[Transaction]:
         engine.dispose()
 
 
-def _import_file(begin: Transaction, spec: FileSpec, path: Path,
-                 statuses: dict[str, str]) -> FileResult:
+class _Discard(Exception):  # noqa: N818 - not an error: the file's result, nothing written
+    """Leave the file's transaction, rolling it back, with this result."""
+
+    def __init__(self, result: FileResult) -> None:
+        super().__init__(result.file)
+        self.result = result
+
+
+def _failed(spec: FileSpec, status: str, errors: ErrorList, note: str = "") -> FileResult:
+    return FileResult(spec.file, spec.table.name, status, errors=errors.kept, note=note,
+                      errors_not_kept=errors.total - len(errors.kept))
+
+
+def _import_file(begin: Transaction, spec: FileSpec, path: Path, statuses: dict[str, str],
+                 progress: Progress, chunk_size: int) -> FileResult:
     table = spec.table.name
+    blocked = [f"{dep}, which {'failed' if statuses[dep] == FAILED else 'was not loaded'}"
+               for dep in spec.depends_on if statuses.get(dep) in (FAILED, BLOCKED)]
+    progress.start(spec.file)
     try:
-        parsed = parse_file(spec, path.read_bytes())
+        with path.open("rb") as binary, begin() as conn:
+            lookups = None if blocked else fetch_lookups(conn, spec.needed_lookups)
+            staged = stage_file(conn, spec, binary, lookups, progress, chunk_size)
+            if blocked:
+                raise _Discard(_failed(spec, BLOCKED, staged.parse_errors, note=(
+                    f"it refers to {'; and '.join(blocked)}; fix that and import again")))
+            if staged.errors:
+                raise _Discard(_failed(spec, FAILED, staged.errors))
+            counts, days = write(conn, spec, staged)
+            drop_stage(conn)  # a savepoint's temporary table lasts until the caller commits
+    except _Discard as discarded:
+        return discarded.result
+    except Unreadable as exc:
+        return FileResult(spec.file, table, FAILED, errors=[exc.error])
     except OSError as exc:
         return FileResult(spec.file, table, FAILED,
                           errors=[RowError(spec.file, None, f"cannot be read ({exc.strerror})")])
-    blocked = [f"{dep}, which {'failed' if statuses[dep] == FAILED else 'was not loaded'}"
-               for dep in spec.depends_on if statuses.get(dep) in (FAILED, BLOCKED)]
-    if blocked:
-        return FileResult(spec.file, table, BLOCKED, errors=parsed.errors,
-                          note=f"it refers to {'; and '.join(blocked)}; fix that and import "
-                          "again")
-    if parsed.errors:
-        return FileResult(spec.file, table, FAILED, errors=parsed.errors)
-    try:
-        with begin() as conn:
-            resolved, errors = resolve(parsed, fetch_lookups(conn, spec.needed_lookups))
-            if errors:
-                return FileResult(spec.file, table, FAILED, errors=errors)
-            counts, days = write(conn, spec, resolved)
-    except (DBAPIError, psycopg.Error) as exc:  # bulk_upsert's COPY raises psycopg's own
+    except (DBAPIError, psycopg.Error) as exc:  # a COPY raises psycopg's own
         original = getattr(exc, "orig", None) or exc
         if isinstance(exc, OperationalError) or isinstance(original, psycopg.OperationalError):
             raise
@@ -105,11 +127,18 @@ def _import_file(begin: Transaction, spec: FileSpec, path: Path,
                                 "`supplybrain db upgrade` first.") from None
         message = f"the database refused the file, nothing of it was written: {_first_line(exc)}"
         return FileResult(spec.file, table, FAILED, errors=[RowError(spec.file, None, message)])
+    finally:
+        progress.done()
     return FileResult(spec.file, table, LOADED, counts=counts, days_rebuilt=days)
 
 
-def import_directory(conn_or_url: Connection | URL | str, path: str | Path) -> ImportReport:
+def import_directory(conn_or_url: Connection | URL | str, path: str | Path, *,
+                     progress: Progress | None = None, chunk_size: int = CHUNK_ROWS
+                     ) -> ImportReport:
     """Import the CSV files of directory ``path`` into the application database.
+
+    Each file is streamed ``chunk_size`` rows at a time into a staging table (``stage.py``),
+    so memory does not grow with its size; ``progress`` (default: none) is told how it goes.
 
     ``conn_or_url``: a database URL (each file commits on its own), or an open Connection
     (each file runs in a SAVEPOINT; the caller commits). Raises ImportAborted when the
@@ -126,7 +155,8 @@ def import_directory(conn_or_url: Connection | URL | str, path: str | Path) -> I
     with _transactions(conn_or_url) as begin:
         for spec in FILES:
             if spec.file in names:
-                result = _import_file(begin, spec, directory / spec.file, statuses)
+                result = _import_file(begin, spec, directory / spec.file, statuses,
+                                      progress or Progress(after=math.inf), chunk_size)
                 statuses[spec.file] = result.status
                 report.files.append(result)
     for name in names:

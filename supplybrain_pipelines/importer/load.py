@@ -1,8 +1,12 @@
-"""Database side of the import: read the natural-key lookups, and write one file's rows in the
-caller's transaction.
+"""Database side of the import: read the natural-key lookups, and write one file's rows, staged
+in ``stage.STAGE``, in the caller's transaction.
 
-Writes are upserts by natural key (``bulk_upsert``: a row equal to the stored one is left
-alone), so importing the same files again changes nothing. Exceptions, each documented in
+Writes are upserts by natural key (a row equal to the stored one is left alone), so importing
+the same files again changes nothing. Orders and plain upserts (``stock_history.csv`` and the
+master data without a scope) go from the staging table to theirs in set-based SQL
+(``orders.write_orders``, ``warehouse.upsert_from``), whatever their size; the other writes
+read the staged rows back (they are files of master data, settings, stock and purchase orders,
+whose size is that of the catalogue) and write them as before. Exceptions, each documented in
 docs/csv_import.md: a file with a ``replace_scope`` replaces the rows of each scope it names
 (the recipe of an article's bundle type, the items of a purchase order, the mapping of a
 barcode); ``purchase_order`` (no unique key in the table) and ``global_planning_settings``
@@ -21,7 +25,8 @@ from supplybrain_pipelines.importer.orders import write_orders
 from supplybrain_pipelines.importer.report import Counts
 from supplybrain_pipelines.importer.resolve import Lookups, Resolved
 from supplybrain_pipelines.importer.spec import FileSpec
-from supplybrain_pipelines.resources.warehouse import bulk_upsert
+from supplybrain_pipelines.importer.stage import STAGE, Staged
+from supplybrain_pipelines.resources.warehouse import bulk_upsert, upsert_from
 
 S = "supplybrain"
 
@@ -158,11 +163,30 @@ def _stock(conn: Connection, spec: FileSpec, res: Resolved) -> Counts:
                   unchanged=len(rows) - result.written)
 
 
-def write(conn: Connection, spec: FileSpec, res: Resolved) -> tuple[Counts, int]:
-    """Write a file's rows in the caller's transaction; returns the counts and, for orders,
-    the number of days whose ``orders_daily`` rows were rebuilt."""
+def _staged_rows(conn: Connection, staged: Staged) -> Resolved:
+    """The staged rows, in file order, as the row-by-row writes take them."""
+    cols = ", ".join(f'"{c}"' for c in staged.columns)
+    rows = conn.execute(sa.text(f"SELECT {cols} FROM {STAGE} ORDER BY _line")).all()
+    return Resolved(list(staged.columns), [tuple(r) for r in rows])
+
+
+def _upsert_staged(conn: Connection, spec: FileSpec, staged: Staged) -> Counts:
+    cols = staged.columns
+    with conn.connection.driver_connection.cursor() as cur:
+        result = upsert_from(cur, spec.table, STAGE, cols, spec.conflict,
+                             [c for c in cols if c not in spec.conflict])
+    return Counts(inserted=result.inserted, updated=result.updated,
+                  unchanged=staged.rows - result.written)
+
+
+def write(conn: Connection, spec: FileSpec, staged: Staged) -> tuple[Counts, int]:
+    """Write a staged file's rows in the caller's transaction; returns the counts and, for
+    orders, the number of days whose ``orders_daily`` rows were rebuilt."""
     if spec.write == "orders":
-        return write_orders(conn, res)
+        return write_orders(conn, staged.rows)
+    if spec.write == "upsert" and not spec.replace_scope:
+        return _upsert_staged(conn, spec, staged), 0
+    res = _staged_rows(conn, staged)
     if spec.write in ("first_row", "purchase_order"):
         return _first_rows(conn, spec, res), 0
     if spec.write == "stock":

@@ -53,6 +53,7 @@ class ParsedFile:
     header: list[str] = field(default_factory=list)
     rows: list[ParsedRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    data_rows: int = 0  # the data lines read (valid or not), blank lines not counted
 
     @property
     def present(self) -> list[Column]:
@@ -274,8 +275,10 @@ def read_chunks(spec: FileSpec, binary: Iterable[bytes], chunk_size: int = 20_00
             if values is not None:
                 parsed.rows.append(ParsedRow(line, values))
         if in_chunk >= chunk_size:
+            parsed.data_rows = in_chunk
             yield parsed
             parsed, in_chunk = ParsedFile(spec, header), 0
+    parsed.data_rows = in_chunk
     yield parsed
 
 
@@ -295,6 +298,7 @@ def parse_file(spec: FileSpec, data: bytes | IO[bytes]) -> ParsedFile:
             parsed.header = chunk.header
             parsed.rows += chunk.rows
             parsed.errors += chunk.errors
+            parsed.data_rows += chunk.data_rows
     except Unreadable as exc:
         return ParsedFile(spec, errors=[exc.error])
     seen: list[dict[tuple, int]] = [{} for _ in spec.keys]

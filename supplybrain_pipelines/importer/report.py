@@ -11,6 +11,11 @@ from pathlib import Path
 LOADED, FAILED, BLOCKED, IGNORED = "loaded", "failed", "blocked", "ignored"
 
 
+#: The errors of one file that are kept (its first, by line); the others are only counted, so a
+#: file of millions of bad rows does not fill the memory.
+KEPT_ERRORS = 10_000
+
+
 class ImportAborted(RuntimeError):
     """The import cannot run at all (no such directory, no schema); one sentence with the fix."""
 
@@ -52,6 +57,11 @@ class FileResult:
     errors: list[RowError] = field(default_factory=list)
     note: str = ""
     days_rebuilt: int = 0
+    errors_not_kept: int = 0  # errors beyond KEPT_ERRORS: counted, not listed
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors) + self.errors_not_kept
 
     def summary(self) -> str:
         """One line: what happened to the file."""
@@ -66,7 +76,7 @@ class FileResult:
             if self.days_rebuilt:
                 text += f"; orders_daily rebuilt for {self.days_rebuilt} days"
         elif self.status == FAILED:
-            n = len(self.errors)
+            n = self.error_count
             text = f"FAILED, {n} error{'s' if n != 1 else ''}, nothing written"
         elif self.status == BLOCKED:
             text = f"NOT LOADED: {self.note}"
@@ -98,14 +108,14 @@ class ImportReport:
 
     def lines(self, max_errors: int = 20) -> list[str]:
         """The report as printed: a summary line per file, its errors indented below it
-        (at most ``max_errors`` per file; 0 means all), then a closing line."""
+        (at most ``max_errors`` per file; 0 means all that were kept), then a closing line."""
         out: list[str] = []
         for result in self.files:
             out.append(result.summary())
             shown = result.errors if max_errors <= 0 else result.errors[:max_errors]
             out += [f"  {error}" for error in shown]
-            if len(shown) < len(result.errors):
-                out.append(f"  … and {len(result.errors) - len(shown)} more errors in "
+            if len(shown) < result.error_count:
+                out.append(f"  … and {result.error_count - len(shown)} more errors in "
                            f"{result.file}")
         out.append(self.closing())
         return out
@@ -124,3 +134,29 @@ class ImportReport:
         if by[IGNORED]:
             text += f", {len(by[IGNORED])} ignored"
         return text
+
+
+class ErrorList:
+    """A file's errors as they are found: the first KEPT_ERRORS by line, and the total."""
+
+    def __init__(self, limit: int = KEPT_ERRORS) -> None:
+        self.kept: list[RowError] = []
+        self.total = 0
+        self.limit = limit
+
+    def add(self, errors: list[RowError]) -> None:
+        """Add errors that come after (by line) those already added."""
+        self.total += len(errors)
+        room = self.limit - len(self.kept)
+        if room > 0:
+            self.kept += errors[:room]
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def merged(self, other: ErrorList) -> ErrorList:
+        """Both lists in line order (errors of the same line: this list's first)."""
+        both = ErrorList(self.limit)
+        both.kept = sorted(self.kept + other.kept, key=lambda e: e.line or 0)[:self.limit]
+        both.total = self.total + other.total
+        return both

@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Integer, Text, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
+from supplybrain_pipelines.assets.ingest.suspension import suspend_if_due
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.records import Rejected
 from supplybrain_pipelines.logic.tokens import jwt_expiry, strip_secrets
-from supplybrain_pipelines.resources.marketplace import Account, ApiError
+from supplybrain_pipelines.resources.marketplace import Account, ApiError, ErrorClass
 
 ACCOUNT_TABLES = {"wb": t.wb_integration_accounts, "moysklad": t.moysklad_integration_accounts}
 
@@ -81,7 +82,9 @@ def note_unmatched(conn: Connection, source: str, account: Account,
 
 def record_health(conn: Connection, account: Account, endpoint: str,
                   error: ApiError | None = None) -> None:
-    """One attempt of ``endpoint`` for ``account``: success resets the failure count."""
+    """One attempt of ``endpoint`` for ``account``: success resets the failure count. A 401/403
+    extends the endpoint's ``consecutive_unauthorized`` streak (anything else resets it) and may
+    suspend the account (``suspension.suspend_if_due``, same transaction)."""
     now = datetime.now(UTC)
     expires = jwt_expiry(account.token)
     days_left = None if expires is None else int((expires - now).total_seconds() // 86400)
@@ -90,12 +93,19 @@ def record_health(conn: Connection, account: Account, endpoint: str,
               "token_expires_at": expires, "token_days_left": days_left,
               "last_attempt_at": now}
     if error is None:
-        values |= {"last_success_at": now, "consecutive_failures": 0}
+        values |= {"last_success_at": now, "consecutive_failures": 0,
+                   "consecutive_unauthorized": 0}
         update = {**values}
     else:
+        unauthorized = error.error_class is ErrorClass.UNAUTHORIZED
         values |= {"consecutive_failures": 1, "last_error_class": str(error.error_class),
-                   "last_error_at": now, "last_error": str(error)[:500]}
-        update = {**values, "consecutive_failures": h.c.consecutive_failures + 1}
+                   "last_error_at": now, "last_error": str(error)[:500],
+                   "consecutive_unauthorized": int(unauthorized)}
+        update = {**values, "consecutive_failures": h.c.consecutive_failures + 1,
+                  "consecutive_unauthorized": (h.c.consecutive_unauthorized + 1
+                                               if unauthorized else 0)}
     stmt = insert(h).values(values)
     conn.execute(stmt.on_conflict_do_update(
         index_elements=["account_kind", "account_id", "endpoint"], set_=update))
+    if error is not None and error.error_class is ErrorClass.UNAUTHORIZED:
+        suspend_if_due(conn, ACCOUNT_TABLES[account.kind], account, error)

@@ -53,13 +53,13 @@ FROM latest
 #: Every account with each endpoint it has health for (or one row with NULLs if none yet).
 SYNC_HEALTH = text("""
 WITH accounts AS (
-    SELECT 'wb' AS kind, id, name, is_active, created_at
+    SELECT 'wb' AS kind, id, name, is_active, created_at, suspended_at, suspended_reason
     FROM supplybrain.wb_integration_accounts
     UNION ALL
-    SELECT 'moysklad', id, name, is_active, created_at
+    SELECT 'moysklad', id, name, is_active, created_at, suspended_at, suspended_reason
     FROM supplybrain.moysklad_integration_accounts
 )
-SELECT a.kind, a.id, a.name, a.is_active, h.endpoint,
+SELECT a.kind, a.id, a.name, a.is_active, a.suspended_at, a.suspended_reason, h.endpoint,
        floor(extract(epoch FROM :now - COALESCE(h.last_success_at, a.created_at)) / 60)::bigint
            AS minutes_since_success,
        h.last_success_at IS NOT NULL AS ever_synced,
@@ -137,11 +137,15 @@ def read_counters(conn: Connection, latest: Row | None) -> dict[str, int]:
 
 
 def read_sync_health(conn: Connection, now: datetime) -> tuple[list[dict], dict[str, Any]]:
-    """Per-account sync health, and the metrics over the active accounts."""
+    """Per-account sync health, and the metrics over the active accounts; plus
+    ``accounts_suspended``: inactive accounts that ingestion suspended (401/403 on every
+    endpoint, ``logic/accounts.py``) and nobody has re-activated or deactivated since."""
     accounts: dict[tuple[str, int], dict] = {}
     for r in conn.execute(SYNC_HEALTH, {"now": now}):
         entry = accounts.setdefault((r.kind, r.id), {
             "kind": r.kind, "account_id": r.id, "name": r.name, "is_active": r.is_active,
+            "suspended_at": _iso(r.suspended_at) if not r.is_active else None,
+            "suspended_reason": r.suspended_reason if not r.is_active else None,
             "minutes_since_success": r.minutes_since_success, "ever_synced": r.ever_synced,
             "consecutive_failures": 0, "token_days_left": None, "endpoints": {}})
         entry["minutes_since_success"] = max(entry["minutes_since_success"],
@@ -165,6 +169,7 @@ def read_sync_health(conn: Connection, now: datetime) -> tuple[list[dict], dict[
         "max_consecutive_failures": max((a["consecutive_failures"] for a in active),
                                         default=None),
         "min_token_days_left": min(tokens, default=None),
+        "accounts_suspended": sum(1 for a in accounts.values() if a["suspended_at"]),
     }
     return list(accounts.values()), metrics
 

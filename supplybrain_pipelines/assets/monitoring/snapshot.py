@@ -170,4 +170,5 @@ def monitoring_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfi
         window_start=window_start.isoformat(), snapshot_id=snapshot_id,
         overall_status=status, previous_status=previous or "none",
         critical_alerts=evaluation.critical, warning_alerts=evaluation.warning,
-        skipped_rules=len(evaluation.skipped), notification=notified, **snapshot.counters))
+        skipped_rules=len(evaluation.skipped), notification=notified,
+        accounts_suspended=snapshot.metrics["accounts_suspended"], **snapshot.counters))

@@ -51,6 +51,9 @@ CATALOG: dict[str, Metric] = _catalog(
            "The most consecutive failures of any active account's endpoint."),
     Metric("min_token_days_left", "integrations", "Token days left",
            "Fewest days until an active account's token expires (WB JWT exp claim)."),
+    Metric("accounts_suspended", "integrations", "Suspended accounts",
+           "WB and MoySklad accounts that ingestion suspended because every endpoint answered "
+           "401/403 in 3 ingest runs in a row; skipped until `supplybrain accounts activate`."),
     Metric("orders_last_24h", "orders", "Units ordered, last 24 h",
            "Units ordered in the 24 hours before the window, net of cancellations."),
     Metric("orders_vs_prev_7d_pct", "orders", "Order volume vs last week (%)",

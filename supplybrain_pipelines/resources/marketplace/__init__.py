@@ -13,6 +13,7 @@ from supplybrain_pipelines.resources.marketplace.accounts import (
 from supplybrain_pipelines.resources.marketplace.errors import ApiError, ErrorClass
 from supplybrain_pipelines.resources.marketplace.limits import (
     MinIntervalLimiter,
+    RetryBudget,
     WeightedWindowLimiter,
 )
 from supplybrain_pipelines.resources.marketplace.moysklad import MoySkladClient, request_weight
@@ -35,6 +36,7 @@ __all__ = [
     "MarketplaceApi",
     "MinIntervalLimiter",
     "MoySkladClient",
+    "RetryBudget",
     "WbClient",
     "WbEndpoint",
     "WbPage",

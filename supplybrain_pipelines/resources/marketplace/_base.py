@@ -2,9 +2,11 @@
 
 Every attempt waits for the client's rate limiter first. A response or failure becomes an
 :class:`ApiError` of one class; tenacity retries the retryable ones (429 after the wait the
-server asked for, capped; 5xx, network errors and bad payloads with exponential backoff and
-jitter) up to ``max_attempts`` and then raises the last one. Nothing here ever formats the
-token, the headers or the URL into a message.
+server asked for, capped at ``max_retry_after_s``; 5xx, network errors and bad payloads with
+exponential backoff and jitter) up to ``max_attempts`` and then raises the last one. Every wait
+between retries is booked in the run's :class:`RetryBudget` first: a wait that does not fit ends
+the retries at once (a 429 stays ``rate_limited``), so an API asking for long waits cannot park
+a run. Nothing here ever formats the token, the headers or the URL into a message.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception,
-    stop_after_attempt,
     wait_exponential,
     wait_random,
 )
 
 from supplybrain_pipelines.resources.marketplace.accounts import Account
 from supplybrain_pipelines.resources.marketplace.errors import ApiError, ErrorClass
+from supplybrain_pipelines.resources.marketplace.limits import RetryBudget
 
 T = TypeVar("T")
 Params = Mapping[str, str | int] | None
@@ -67,6 +69,7 @@ class BaseClient:
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 30.0,
         max_retry_after_s: float = 120.0,
+        retry_budget: RetryBudget | None = None,
         logger: logging.Logger | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -82,6 +85,7 @@ class BaseClient:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.max_retry_after_s = max_retry_after_s
+        self.retry_budget = retry_budget if retry_budget is not None else RetryBudget(None)
         self.log = logger or _LOG
         self._sleep = sleep
         self._owns_http = http is None
@@ -130,7 +134,7 @@ class BaseClient:
         """GET ``url`` until ``parse`` accepts a 2xx answer, retrying what may pass; raise the
         last :class:`ApiError` otherwise."""
         retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
+            stop=self._stop,
             wait=self._wait,
             retry=retry_if_exception(_is_retryable),
             before_sleep=self._log_retry,
@@ -166,6 +170,21 @@ class BaseClient:
         if 200 <= response.status_code < 300:
             return parse(response)
         raise self._status_error(endpoint, response)
+
+    def _stop(self, state: RetryCallState) -> bool:
+        """Stop after ``max_attempts``, or when the coming wait (tenacity works it out before
+        asking) does not fit in what is left of the run's retry budget for this account."""
+        if state.attempt_number >= self.max_attempts:
+            return True
+        wait = state.upcoming_sleep
+        if self.retry_budget.take((self.api, self.account.id), wait):
+            return False
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ApiError):
+            exc.hint = (f"waiting {wait:.0f} s more would pass this run's retry-wait budget of "
+                        f"{self.retry_budget.seconds:g} s for the account, so it is skipped for "
+                        "this endpoint; the next run goes on from its cursor")
+        return True
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -39,7 +39,8 @@ class ApiError(Exception):
 
     ``endpoint`` is ``"<api>/<name>"`` (e.g. ``"wb/orders"``), ``status`` the HTTP status of the
     last response (``None`` when there was none), ``attempts`` how many requests were made, and
-    ``retry_after_s`` the wait the server asked for on a 429.
+    ``retry_after_s`` the wait the server asked for on a 429, capped at the client's
+    ``max_retry_after_s``.
     """
 
     def __init__(

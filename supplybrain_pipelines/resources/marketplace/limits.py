@@ -1,5 +1,5 @@
 """Client-side rate limiters: one request per interval (WB) and weighted units per window
-(MoySklad).
+(MoySklad); and the retry-wait budget of a run (:class:`RetryBudget`).
 
 Both book a slot under a lock and sleep outside it, so threads that share a limiter queue up in
 order instead of all waking at once. ``reserve`` books and returns the delay without sleeping
@@ -109,3 +109,35 @@ class WeightedWindowLimiter:
         if delay > 0:
             self._sleep(delay)
         return delay
+
+
+class RetryBudget:
+    """Seconds that each key (``(api, account id)``) may spend waiting between retries, over
+    the life of the object (the resource's: one run, or one step process of it).
+
+    A client asks :meth:`take` before each wait (a 429's ``Retry-After``, capped, or a backoff);
+    once a wait would pass the budget it stops retrying and raises the error it has. ``None``
+    means no budget (the per-call attempt limit still holds).
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        if seconds is not None and seconds < 0:
+            raise ValueError(f"a retry budget must be >= 0 seconds, not {seconds}")
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._spent: dict[Hashable, float] = {}
+
+    def take(self, key: Hashable, wait_s: float) -> bool:
+        """Book ``wait_s`` seconds for ``key`` if they fit in what is left; False otherwise
+        (nothing booked)."""
+        with self._lock:
+            spent = self._spent.get(key, 0.0)
+            if self.seconds is not None and spent + wait_s > self.seconds:
+                return False
+            self._spent[key] = spent + wait_s
+            return True
+
+    def spent(self, key: Hashable) -> float:
+        """Seconds booked for ``key`` so far."""
+        with self._lock:
+            return self._spent.get(key, 0.0)

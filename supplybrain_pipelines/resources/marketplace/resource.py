@@ -4,6 +4,12 @@ All clients of one resource instance share one ``httpx.Client`` (connection pool
 limiter of each kind, so that two assets in the same run that call the same account and method
 still keep WB's one request per minute and MoySklad's 45 units per 3 s. The HTTP client is
 closed after the run. Tokens come from the accounts (the database), never from this config.
+
+A run's waits between retries are bounded twice: one 429 wait at ``max_retry_after_seconds``
+(a longer ``Retry-After``/``X-Ratelimit-Retry``/``X-Lognex-Retry-After`` is cut to it), and all
+of one account's retry waits together at ``retry_budget_seconds``. Past the budget the call
+fails at once (a 429 as ``rate_limited``): the account is skipped for that endpoint in this
+run, its cursor keeps what is left, and the next run goes on.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pydantic import Field, PrivateAttr
 from supplybrain_pipelines.resources.marketplace.accounts import Account
 from supplybrain_pipelines.resources.marketplace.limits import (
     MinIntervalLimiter,
+    RetryBudget,
     WeightedWindowLimiter,
 )
 from supplybrain_pipelines.resources.marketplace.moysklad import MoySkladClient
@@ -56,10 +63,16 @@ class MarketplaceApi(dg.ConfigurableResource):
         default=30.0, ge=0, description="Longest backoff between retries of 5xx/network errors.")
     max_retry_after_seconds: float = Field(
         default=120.0, ge=0, description="Longest wait honoured from a 429 retry header.")
+    retry_budget_seconds: float = Field(
+        default=300.0, ge=0,
+        description="Seconds one account may spend waiting between retries (429 waits and "
+                    "backoffs, all endpoints) in one run, or in one step process of it; past "
+                    "it the call fails (a 429 as rate_limited) and the next run goes on.")
 
     _http: httpx.Client | None = PrivateAttr(default=None)
     _wb_limiter: MinIntervalLimiter | None = PrivateAttr(default=None)
     _ms_limiter: WeightedWindowLimiter | None = PrivateAttr(default=None)
+    _retry_budget: RetryBudget | None = PrivateAttr(default=None)
 
     def _shared(self) -> tuple[httpx.Client, MinIntervalLimiter, WeightedWindowLimiter]:
         with _SETUP_LOCK:
@@ -74,35 +87,40 @@ class MarketplaceApi(dg.ConfigurableResource):
                 self._ms_limiter = WeightedWindowLimiter(
                     self.moysklad_units_per_window, self.moysklad_window_seconds,
                     margin_s=MOYSKLAD_WINDOW_MARGIN_S if self.moysklad_window_seconds else 0.0)
+            if self._retry_budget is None:
+                self._retry_budget = RetryBudget(self.retry_budget_seconds)
             return self._http, self._wb_limiter, self._ms_limiter
+
+    def _retry_options(self) -> dict:
+        """The retry settings every client of this resource gets (the budget is shared)."""
+        self._shared()
+        return {"timeout_s": self.timeout_seconds, "max_attempts": self.max_attempts,
+                "backoff_initial_s": self.backoff_initial_seconds,
+                "backoff_max_s": self.backoff_max_seconds,
+                "max_retry_after_s": self.max_retry_after_seconds,
+                "retry_budget": self._retry_budget}
 
     def wb(self, account: Account, *, logger: logging.Logger | None = None) -> WbClient:
         """A client for one WB account (``account.kind == "wb"``)."""
         http, limiter, _ = self._shared()
-        return WbClient(account, limiter=limiter, timeout_s=self.timeout_seconds,
-                        max_attempts=self.max_attempts,
-                        backoff_initial_s=self.backoff_initial_seconds,
-                        backoff_max_s=self.backoff_max_seconds,
-                        max_retry_after_s=self.max_retry_after_seconds, http=http,
+        return WbClient(account, limiter=limiter, http=http, **self._retry_options(),
                         logger=logger or dg.get_dagster_logger("marketplace"))
 
     def moysklad(self, account: Account, *,
                  logger: logging.Logger | None = None) -> MoySkladClient:
         """A client for one MoySklad account (``account.kind == "moysklad"``)."""
         http, _, limiter = self._shared()
-        return MoySkladClient(account, limiter=limiter, timeout_s=self.timeout_seconds,
-                              max_attempts=self.max_attempts,
-                              backoff_initial_s=self.backoff_initial_seconds,
-                              backoff_max_s=self.backoff_max_seconds,
-                              max_retry_after_s=self.max_retry_after_seconds, http=http,
+        return MoySkladClient(account, limiter=limiter, http=http, **self._retry_options(),
                               logger=logger or dg.get_dagster_logger("marketplace"))
 
     def close(self) -> None:
-        """Close the shared HTTP client (a later call opens a new one)."""
+        """Close the shared HTTP client (a later call opens a new one) and start a new retry
+        budget (the next run's)."""
         with _SETUP_LOCK:
             if self._http is not None:
                 self._http.close()
                 self._http = None
+            self._retry_budget = None
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.close()

@@ -26,6 +26,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, String, Table, Text, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from supplybrain_pipelines.assets.ingest._fallback import (
+    DATA_ERRORS,
+    refused_records,
+    write_in_batches,
+)
 from supplybrain_pipelines.assets.ingest.state import advance_cursor, note_unmatched, quarantine
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.records import Rejected
@@ -164,6 +169,71 @@ def _close_copy(copying: NewRowsCopy, later: list[tuple]) -> int:
 
 def write_page(conn: Connection, feed: Feed, account: Account,
                page: CheckedPage | PageChunks, run_id: str | None) -> PageWritten:
+    """One page in the caller's transaction, from its checked chunks as they come, under a
+    savepoint (``_write_streamed``). The chunks are kept as they pass, so that if PostgreSQL
+    refuses the page for a data reason (``_fallback.DATA_ERRORS``), the savepoint is rolled
+    back, the rest of the chunks is taken, and the page is written again in batches that
+    leave out only the rows PostgreSQL refuses (``_write_in_batches``)."""
+    if isinstance(page, CheckedPage):
+        keys = frozenset(row[feed.model.key_index] for row in page.rows)
+        parts: Iterable[CheckedPage] = (page,)
+    else:
+        keys, parts = page.keys, page
+    seen: list[CheckedPage] = []
+
+    def remembered() -> Iterator[CheckedPage]:
+        for checked in parts:
+            seen.append(checked)
+            yield checked
+
+    chunks = remembered()
+    try:
+        with conn.begin_nested():
+            return _write_streamed(conn, feed, account, keys, chunks, run_id)
+    except DATA_ERRORS:
+        for _ in chunks:  # the chunks not yet taken (PageAbandoned if the page was given up)
+            pass
+        return _write_in_batches(conn, feed, account, seen, run_id)
+
+
+def _write_in_batches(conn: Connection, feed: Feed, account: Account,
+                      chunks: list[CheckedPage], run_id: str | None) -> PageWritten:
+    """A page PostgreSQL refused, again: its kept rows upserted by ``write_in_batches``, which
+    leaves out only the rows refused on their own; those are quarantined as
+    ``write_rejected`` with the stale and rejected records, and the cursor moves past them
+    all (they are in the quarantine; reading them again would fail again)."""
+    page = CheckedPage()
+    for checked in chunks:
+        page.rows += checked.rows
+        page.sources += checked.sources
+        page.versions_raw += checked.versions_raw
+        page.rejected += checked.rejected
+    key_at, version_at = feed.model.key_index, feed.model.version_index
+    stored = stored_versions(conn, feed.table, feed.key,
+                             list({row[key_at] for row in page.rows}))
+    new_at, existing_at, stale = _split(feed, page, stored)
+    kept_at = sorted(new_at + existing_at)
+    written, refused = write_in_batches(
+        conn, [page.rows[at] for at in kept_at],
+        lambda batch: bulk_upsert(conn, feed.table, feed.columns, batch, [feed.key]))
+    refused_at = {kept_at[at] for at, _ in refused}
+    rejected = page.rejected + stale + refused_records(
+        [page.sources[at] for at in kept_at], refused)
+    quarantined = quarantine(conn, account, f"wb/{feed.endpoint}", rejected, run_id)
+    pick_barcode = itemgetter(feed.model.fields.index("barcode"))
+    unmatched = unmatched_wb_barcodes(conn, {pick_barcode(page.rows[at]) for at in kept_at
+                                             if at not in refused_at})
+    note_unmatched(conn, "wb", account, unmatched)
+    if kept_at:
+        newest = max(kept_at, key=lambda at: (page.rows[at][version_at], -at))  # first newest
+        advance_cursor(conn, account, feed.endpoint, page.versions_raw[newest],
+                       page.rows[newest][version_at])
+    return PageWritten(len(kept_at), sum(w.inserted for w in written),
+                       sum(w.updated for w in written), quarantined, len(unmatched))
+
+
+def _write_streamed(conn: Connection, feed: Feed, account: Account, keys: frozenset,
+                    parts: Iterable[CheckedPage], run_id: str | None) -> PageWritten:
     """One page in the caller's transaction, from its checked chunks as they come: nothing of
     it is written unless all of it is. The stored versions of the page's keys are read first;
     rows older than them are stale. Rows with new keys stream into one binary COPY for the
@@ -171,11 +241,6 @@ def write_page(conn: Connection, feed: Feed, account: Account,
     then takes them leaf by leaf, which spares PostgreSQL about a fifth of its work per row);
     the others are upserted at the end (unchanged rows are left alone). Then the rejected and
     stale records are quarantined, the unmatched barcodes noted and the cursor moved."""
-    if isinstance(page, CheckedPage):
-        keys = frozenset(row[feed.model.key_index] for row in page.rows)
-        parts: Iterable[CheckedPage] = (page,)
-    else:
-        keys, parts = page.keys, page
     key_at, version_at = feed.model.key_index, feed.model.version_index
     by_key, by_version = itemgetter(key_at), itemgetter(version_at)
     stored = stored_versions(conn, feed.table, feed.key, list(keys))

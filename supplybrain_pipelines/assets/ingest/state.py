@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 from supplybrain_pipelines.assets.ingest.suspension import suspend_if_due
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.records import Rejected
+from supplybrain_pipelines.logic.screening import record_digest, storable
 from supplybrain_pipelines.logic.tokens import jwt_expiry, strip_secrets
 from supplybrain_pipelines.resources.marketplace import Account, ApiError, ErrorClass
 
@@ -53,12 +54,35 @@ def advance_cursor(conn: Connection, account: Account, endpoint: str, raw: str,
 
 def quarantine(conn: Connection, account: Account, endpoint: str,
                rejected: Iterable[Rejected], run_id: str | None) -> int:
-    rows = [{"account_kind": account.kind, "account_id": account.id, "endpoint": endpoint,
-             "reason_code": r.reason_code, "reason": r.reason, "run_id": run_id,
-             "record": strip_secrets(r.record, (account.token,))} for r in rejected]
+    """Quarantine ``rejected`` records: how many. A record is one row per (account, endpoint,
+    ``record_digest`` of the original record); seeing it again (the cursor's overlap, a retry)
+    adds to ``sightings``, moves ``last_seen_at`` and takes the latest reason, while
+    ``quarantined_at`` and ``run_id`` stay the first time's. The stored ``record`` is
+    ``screening.storable``'s form (NUL and lone surrogates escaped, long text cut, with the
+    original size in ``record_size``), with the token masked before anything is cut and
+    secret-looking keys removed (``strip_secrets``)."""
+    secrets = (account.token,)
+    rows: dict[str, dict] = {}
+    for r in rejected:
+        digest = record_digest(r.record)
+        if digest in rows:  # the same record twice in one call: one row, counted twice
+            rows[digest]["sightings"] += 1
+            continue
+        form, size = storable(r.record, mask=lambda text: strip_secrets(text, secrets))
+        rows[digest] = {"account_kind": account.kind, "account_id": account.id,
+                        "endpoint": endpoint, "reason_code": r.reason_code,
+                        "reason": strip_secrets(r.reason, secrets), "run_id": run_id,
+                        "record": strip_secrets(form, secrets), "record_digest": digest,
+                        "record_size": size, "sightings": 1}
     if rows:
-        conn.execute(insert(t.quarantine), rows)
-    return len(rows)
+        q = t.quarantine
+        stmt = insert(q)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["account_kind", "account_id", "endpoint", "record_digest"],
+            set_={"sightings": q.c.sightings + stmt.excluded.sightings,
+                  "last_seen_at": func.now(), "reason_code": stmt.excluded.reason_code,
+                  "reason": stmt.excluded.reason}), list(rows.values()))
+    return sum(row["sightings"] for row in rows.values())
 
 
 def note_unmatched(conn: Connection, source: str, account: Account,

@@ -76,8 +76,15 @@ quarantine = sa.Table(
     sa.Column("record", JSONB, nullable=True),
     sa.Column("run_id", sa.Text, nullable=True),
     _utc("quarantined_at", server_default=sa.func.now()),
+    # migration 0011: one row per distinct raw record (logic/screening.record_digest), counted
+    sa.Column("record_digest", sa.Text, nullable=False),
+    sa.Column("record_size", sa.Integer, nullable=True),
+    sa.Column("sightings", sa.Integer, nullable=False, server_default=sa.text("1")),
+    _utc("last_seen_at", server_default=sa.func.now()),
     sa.Index("ix_quarantine_endpoint_time", "account_kind", "endpoint", "quarantined_at"),
     sa.Index("ix_quarantine_quarantined_at", "quarantined_at"),
+    sa.Index("uq_quarantine_record", "account_kind", "account_id", "endpoint", "record_digest",
+             unique=True),
 )
 
 unmatched_items = sa.Table(

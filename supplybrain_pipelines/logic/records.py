@@ -262,9 +262,11 @@ M = TypeVar("M", bound=_Record)
 
 def validate_page(records: Iterable[Any], model: type[M],
                   key: Callable[[M], str] | None = None,
-                  version: Callable[[M], datetime] | None = None
+                  version: Callable[[M], datetime] | None = None,
+                  sources: list[Any] | None = None
                   ) -> tuple[list[M], list[Rejected]]:
-    """Split ``records`` into valid rows and rejected ones.
+    """Split ``records`` into valid rows and rejected ones. Given a list as ``sources``, the
+    raw record of each valid row is appended to it, in the order of the rows.
 
     With ``key`` and ``version``, a page that holds the same key twice keeps the newest version
     and rejects the others as ``stale_duplicate`` (WB re-emits changed rows).
@@ -288,6 +290,8 @@ def validate_page(records: Iterable[Any], model: type[M],
             continue
         if key is None:
             ordered.append(row)
+            if sources is not None:
+                sources.append(record)
             continue
         k = key(row)
         previous = good.get(k)
@@ -298,8 +302,11 @@ def validate_page(records: Iterable[Any], model: type[M],
             good[k] = (row, record)
         else:
             bad.append(_stale(record, k))
-    rows = ordered if key is None else [row for row, _ in good.values()]
-    return rows, bad
+    if key is None:
+        return ordered, bad
+    if sources is not None:
+        sources += [record for _, record in good.values()]
+    return [row for row, _ in good.values()], bad
 
 
 def screened(records: Iterable[Any]) -> tuple[list[Any], list[Rejected]]:

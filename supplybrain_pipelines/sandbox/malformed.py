@@ -9,6 +9,12 @@ and which are placed before it. Each bad record is inserted just before its sour
 last row of a page stays good and a client's lastChangeDate cursor keeps working.
 
 Endpoints: ``wb.orders``, ``wb.sales``, ``wb.stocks``, ``ms.customerorder``.
+
+Beside the kinds that the models reject, there are kinds that PostgreSQL cannot store (NUL, a
+lone surrogate, control characters, a 10 MiB string, lists nested 300 deep, over-long and NUL
+keys, NaN, Infinity, an integer of 31 digits) and one that it refuses although the models
+accept it (``column_overflow``). The sandbox sends NaN and Infinity as Python's json does, and a
+lone surrogate as its ``\\udXXX`` escape.
 """
 
 from __future__ import annotations
@@ -212,6 +218,75 @@ KINDS: dict[str, dict[str, Mutator]] = {
     "missing_assortment": {"ms.customerorder": _ms_fresh(_first_position(
         lambda p: p.pop("assortment")))},
 }
+
+
+#: The length of ``huge_text``'s string: 10 MiB of characters.
+HUGE_TEXT = 10 * 1024 * 1024
+#: How deep ``deep_nesting`` nests lists: far beyond any marketplace record, well within what
+#: Python's json reads and writes (about 1 000).
+DEEP_LEVELS = 300
+
+
+def _deep() -> list:
+    value: list = []
+    for _ in range(DEEP_LEVELS - 1):
+        value = [value]
+    return value
+
+
+def _text_kind(make: Callable[[str], str]) -> dict[str, Mutator]:
+    """A bad text: WB's ``supplierArticle`` (every WB feed has it), MoySklad's order ``name``."""
+    return {**_wb(_WB_ALL, lambda r, k: {**r, "supplierArticle": make(r["supplierArticle"])}),
+            "ms.customerorder": _ms_fresh(lambda r, k: {**r, "name": make(str(r["name"]))})}
+
+
+def _extra_kind(key: str, value: Callable[[], Any]) -> dict[str, Mutator]:
+    """A field of its own that the models ignore, on every endpoint."""
+    def add(row: Row, kind: str) -> Row:
+        row[key] = value()
+        return row
+    return {**_wb(_WB_ALL, add), "ms.customerorder": _ms_fresh(add)}
+
+
+def _stock_overflow(row: Row, kind: str) -> Row:
+    """More than PostgreSQL's integer, consistent, under a key of its own (so that it is not
+    the stale duplicate of its source row)."""
+    row["warehouseName"] = f"{row['warehouseName']} overflow"
+    row["quantity"] = 3_000_000_000
+    row["quantityFull"] = 3_000_000_000 + row["inWayToClient"] + row["inWayFromClient"]
+    return row
+
+
+#: Records PostgreSQL cannot store (``logic/screening.py``), and records that pass screening and
+#: the models and that PostgreSQL still refuses (``column_overflow``: the write's fallback).
+KINDS.update({
+    "nul_text": _text_kind(lambda text: f"{text}\u0000x"),
+    "lone_surrogate": _text_kind(lambda text: f"{text}\ud800"),
+    "control_character": _text_kind(lambda text: f"{text}\u0007"),
+    "c1_control": _text_kind(lambda text: f"\u0085{text}"),
+    "huge_text": _text_kind(lambda text: text + "x" * HUGE_TEXT),
+    "deep_nesting": _extra_kind("extra", _deep),
+    "long_key": _extra_kind("k" * 300, lambda: 1),
+    "nul_key": _extra_kind("bad\u0000key", lambda: 1),
+    "infinite_number": _extra_kind("ratio", lambda: float("inf")),
+    "nan_number": {
+        **_wb(("wb.orders",), _set(totalPrice=float("nan"))),
+        **_wb(("wb.sales",), _set(forPay=float("nan"))),
+        "wb.stocks": _set(Price=float("nan")),
+        "ms.customerorder": _ms_fresh(_first_position(
+            lambda p: p.update(price=float("nan")))),
+    },
+    "huge_integer": {
+        **_wb(_WB_ALL, _set(nmId=10 ** 30)),
+        "ms.customerorder": _ms_fresh(_set(sum=10 ** 30)),
+    },
+    "column_overflow": {
+        **_wb(("wb.sales",), _set(forPay=1e13)),  # numeric(14, 2)
+        "wb.stocks": _stock_overflow,  # integer
+        "ms.customerorder": _ms_fresh(_first_position(  # numeric(14, 3)
+            lambda p: p.update(quantity=1e12))),
+    },
+})
 
 
 def kinds_for(endpoint: str) -> list[str]:

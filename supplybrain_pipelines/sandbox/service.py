@@ -222,7 +222,8 @@ def _body(api: str, request: Request, payload: Any) -> bytes:
     if api == "moysklad":
         text = text.replace(MS_PUBLIC_BASE, f"{request.url.scheme}://{request.url.netloc}"
                             f"{MS_PREFIX}")
-    return text.encode()
+    # a lone surrogate (a malformed record) has no UTF-8 form: it goes as JSON's \udXXX escape
+    return text.encode("utf-8", "backslashreplace")
 
 
 Handler = Callable[[Request, str], Served]

@@ -14,7 +14,7 @@ not the data's fault: they are raised as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -22,6 +22,7 @@ import sqlalchemy.exc
 from sqlalchemy import Connection
 
 from supplybrain_pipelines.logic.records import Rejected
+from supplybrain_pipelines.resources.warehouse import UpsertResult
 
 T = TypeVar("T")
 
@@ -69,7 +70,22 @@ def write_in_batches(conn: Connection, rows: Sequence[Any],
     return results, refused
 
 
-def refused_records(sources: Sequence[Any], refused: list[tuple[int, str]]) -> list[Rejected]:
+def refused_records(sources: Sequence[Any] | Mapping[int, Any], refused: list[tuple[int, str]]
+                    ) -> list[Rejected]:
     """The quarantine entries of the refused rows: ``sources[index]`` is the raw record."""
     return [Rejected(sources[at], WRITE_REJECTED, f"PostgreSQL refused the row: {message}")
             for at, message in refused]
+
+
+def upsert_models(conn: Connection, rows: Sequence[Any],
+                  write: Callable[[Sequence[Any]], UpsertResult],
+                  sources: Sequence[Any] | None = None) -> tuple[UpsertResult, list[Rejected]]:
+    """:func:`write_in_batches` of validated model rows whose ``write`` is an upsert: what it
+    did in all, and the refused rows as ``write_rejected`` records: their raw records when
+    ``sources`` (``validate_page(..., sources=)``) gives them, else the model's fields under
+    their JSON names."""
+    written, refused = write_in_batches(conn, rows, write)
+    total = UpsertResult(sum(w.inserted for w in written), sum(w.updated for w in written))
+    if sources is None:
+        sources = {at: rows[at].model_dump(mode="json", by_alias=True) for at, _ in refused}
+    return total, refused_records(sources, refused)

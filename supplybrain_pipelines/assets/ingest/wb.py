@@ -4,7 +4,8 @@ Orders and sales are incremental: each page is validated, upserted (by ``srid`` 
 its bad records quarantined and the cursor moved, all in one transaction, so a failed run loses
 nothing and the next one goes on from the last committed page. Validation of the next page
 overlaps the write of the current one (``_pages.PageWriter``), across accounts too. Stock is
-a snapshot: all pages are read, then the account's rows are replaced in one transaction.
+a snapshot: all pages are read, then the account's rows are replaced in one transaction. Rows
+that PostgreSQL refuses for a data reason are left out and quarantined (``_fallback``).
 """
 
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ import dagster as dg
 from sqlalchemy import Connection, delete
 
 from supplybrain_pipelines.assets._metadata import OWNERS
+from supplybrain_pipelines.assets.ingest._fallback import upsert_models
 from supplybrain_pipelines.assets.ingest._pages import (
     Feed,
     PageChunks,
@@ -144,26 +146,29 @@ def wb_stocks(context: dg.AssetExecutionContext, config: IngestConfig,
 
     def work(account: Account, outcome: Outcome) -> None:
         client = marketplace.wb(account, logger=context.log)
-        rows, rejected = [], []
+        rows, sources, rejected = [], [], []
         for page in client.pages("stocks", STOCK_EPOCH, max_pages=config.max_pages):
             good, bad = validate_page(page.records, WbStock,
                                       key=lambda r: (r.warehouse_name, r.barcode),
-                                      version=lambda r: r.last_change)
+                                      version=lambda r: r.last_change, sources=sources)
             rows += good
             rejected += bad
             outcome.pages += 1
         as_of = datetime.now(UTC)
-        latest = {(r.warehouse_name, r.barcode): r for r in sorted(rows,
-                                                                   key=lambda r: r.last_change)}
+        latest = {(r.warehouse_name, r.barcode): (r, raw) for r, raw in sorted(
+            zip(rows, sources, strict=True), key=lambda pair: pair[0].last_change)}
+        kept = [r for r, _ in latest.values()]
         with warehouse.transaction() as conn:
             conn.execute(delete(t.wb_stocks).where(t.wb_stocks.c.account_id == account.id))
-            written = bulk_upsert(conn, t.wb_stocks, columns, [
-                (account.id, r.warehouse_name, r.barcode, r.quantity, r.in_way_to_client,
-                 r.in_way_from_client, r.quantity_full, r.last_change, as_of)
-                for r in latest.values()], ["account_id", "warehouse_name", "barcode"])
-            outcome.quarantined += quarantine(conn, account, "wb/stocks", rejected,
+            # rows PostgreSQL refuses are left out and quarantined
+            written, refused = upsert_models(conn, kept, lambda batch: bulk_upsert(
+                conn, t.wb_stocks, columns,
+                [(account.id, r.warehouse_name, r.barcode, r.quantity, r.in_way_to_client,
+                  r.in_way_from_client, r.quantity_full, r.last_change, as_of) for r in batch],
+                ["account_id", "warehouse_name", "barcode"]), [raw for _, raw in latest.values()])
+            outcome.quarantined += quarantine(conn, account, "wb/stocks", rejected + refused,
                                               context.run.run_id)
-            unmatched = unmatched_wb_barcodes(conn, {r.barcode for r in latest.values()})
+            unmatched = unmatched_wb_barcodes(conn, {r.barcode for r in kept})
             note_unmatched(conn, "wb", account, unmatched)
         outcome.inserted += written.inserted
         outcome.unmatched += len(unmatched)

@@ -22,6 +22,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import bindparam, delete, select, text
 
 from supplybrain_pipelines.assets._metadata import OWNERS
+from supplybrain_pipelines.assets.ingest._fallback import upsert_models
 from supplybrain_pipelines.assets.ingest._run import (
     CURSOR_OVERLAP,
     GROUP,
@@ -48,7 +49,7 @@ from supplybrain_pipelines.logic.records import (
 )
 from supplybrain_pipelines.logic.timeutil import moysklad_query_time
 from supplybrain_pipelines.resources.marketplace import Account, MarketplaceApi
-from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert
+from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, UpsertResult, bulk_upsert
 
 ASSET = dict(group_name=GROUP, owners=OWNERS, kinds={"postgres", "python"},
              deps=["moysklad_integration_accounts"], code_version="2")
@@ -129,11 +130,13 @@ def moysklad_assortment(context: dg.AssetExecutionContext, config: IngestConfig,
         for page in client.assortment(since):
             rows, rejected = validate_page(page, MsAssortmentItem)
             with warehouse.transaction() as conn:
-                written = bulk_upsert(conn, t.ms_assortment, columns, [
-                    (r.id, account.id, r.kind, r.name, r.code, r.article, r.barcodes,
-                     Jsonb(r.characteristics), r.sellable, r.product_id) for r in rows], ["id"])
+                written, refused = upsert_models(conn, rows, lambda batch: bulk_upsert(
+                    conn, t.ms_assortment, columns, [
+                        (r.id, account.id, r.kind, r.name, r.code, r.article, r.barcodes,
+                         Jsonb(r.characteristics), r.sellable, r.product_id) for r in batch],
+                    ["id"]))
                 outcome.quarantined += quarantine(conn, account, "moysklad/assortment",
-                                                  rejected, context.run.run_id)
+                                                  rejected + refused, context.run.run_id)
             outcome.pages += 1
             outcome.inserted += written.inserted
             outcome.updated += written.updated
@@ -181,22 +184,17 @@ def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestCo
                  "cancelled": sorted(cancelled_state_ids(client.customer_order_states(), names))}
         start = start_time(cursor_at, config)
         for page in client.customer_orders(moysklad_query_time(start)):
+            sources: list = []  # the raw record of each row, for the quarantine
             rows, rejected = validate_page(page, MsOrder, key=lambda r: r.id,
-                                           version=lambda r: r.updated)
+                                           version=lambda r: r.updated, sources=sources)
             with warehouse.transaction() as conn:
-                written = bulk_upsert(conn, t.ms_customer_orders, order_columns, [
-                    (r.id, account.id, r.name, r.moment, r.updated, r.applicable, r.state_id,
-                     None) for r in rows], ["id"])
+                # orders PostgreSQL refuses (with their positions) are left out, quarantined
+                written, refused = upsert_models(conn, rows, lambda batch: write_orders(
+                    conn, account, batch), sources)
                 order_ids = [r.id for r in rows]
-                conn.execute(delete(t.ms_order_positions).where(
-                    t.ms_order_positions.c.order_id.in_(bindparam("ids", expanding=True))),
-                    {"ids": order_ids})
-                bulk_upsert(conn, t.ms_order_positions, position_columns, [
-                    (p.id, r.id, p.assortment_id, p.quantity, round(p.price_kopecks / 100, 2))
-                    for r in rows for p in r.positions], ["id"])
                 conn.execute(MARK_CANCELLED, {**marks, "ids": order_ids})
                 outcome.quarantined += quarantine(conn, account, "moysklad/customerorder",
-                                                  rejected, context.run.run_id)
+                                                  rejected + refused, context.run.run_id)
                 if rows:
                     newest = max(rows, key=lambda r: r.updated)
                     advance_cursor(conn, account, "customerorder", newest.updated_raw,
@@ -209,6 +207,19 @@ def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestCo
         read_recycle_bin(account, client, start_time(deleted_cursor, config), outcome, marks)
         with warehouse.transaction() as conn:  # all orders: cancelled_states may have changed
             conn.execute(MARK_CANCELLED, {**marks, "ids": None})
+
+    def write_orders(conn, account: Account, batch) -> UpsertResult:
+        """Orders and their positions (replaced): all of them or, on error, none."""
+        written = bulk_upsert(conn, t.ms_customer_orders, order_columns, [
+            (r.id, account.id, r.name, r.moment, r.updated, r.applicable, r.state_id,
+             None) for r in batch], ["id"])
+        conn.execute(delete(t.ms_order_positions).where(
+            t.ms_order_positions.c.order_id.in_(bindparam("ids", expanding=True))),
+            {"ids": [r.id for r in batch]})
+        bulk_upsert(conn, t.ms_order_positions, position_columns, [
+            (p.id, r.id, p.assortment_id, p.quantity, round(p.price_kopecks / 100, 2))
+            for r in batch for p in r.positions], ["id"])
+        return written
 
     def read_recycle_bin(account: Account, client, start, outcome: Outcome, marks) -> None:
         """Orders moved into the recycle bin since the cursor: ``deleted_at`` set (a bin order
@@ -250,12 +261,12 @@ def moysklad_stock(context: dg.AssetExecutionContext, config: IngestConfig,
         as_of = datetime.now(UTC)
         with warehouse.transaction() as conn:
             conn.execute(delete(t.ms_stocks).where(t.ms_stocks.c.account_id == account.id))
-            written = bulk_upsert(conn, t.ms_stocks, ("account_id", "store_id", "assortment_id",
-                                                      "stock", "as_of"),
-                                  [(account.id, r.store_id, r.assortment_id, r.stock, as_of)
-                                   for r in rows], ["account_id", "store_id", "assortment_id"])
-            outcome.quarantined += quarantine(conn, account, "moysklad/stock", rejected,
-                                              context.run.run_id)
+            written, refused = upsert_models(conn, rows, lambda batch: bulk_upsert(
+                conn, t.ms_stocks, ("account_id", "store_id", "assortment_id", "stock", "as_of"),
+                [(account.id, r.store_id, r.assortment_id, r.stock, as_of) for r in batch],
+                ["account_id", "store_id", "assortment_id"]))
+            outcome.quarantined += quarantine(conn, account, "moysklad/stock",
+                                              rejected + refused, context.run.run_id)
         outcome.pages = 1
         outcome.inserted = written.inserted
 

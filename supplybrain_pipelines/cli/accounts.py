@@ -54,7 +54,15 @@ def _read_token() -> str:
     return token
 
 
-def _refusal(kind: str, host: str, error: ApiError) -> str:
+#: Per command: how a refusal starts, what to fix, and what --no-check would do.
+_REFUSALS = {
+    "add": ("Not added", "fix the token or --base-url", "add the account"),
+    "activate": ("Not activated", "pass a working token with --new-token",
+                 "activate the account"),
+}
+
+
+def _refusal(command: str, kind: str, host: str, error: ApiError) -> str:
     """One sentence saying why the check refused the account (never the token)."""
     from supplybrain_pipelines.resources.marketplace import ErrorClass
 
@@ -66,11 +74,12 @@ def _refusal(kind: str, host: str, error: ApiError) -> str:
         why = f"{host} could not be reached ({error.hint})"
     else:
         why = f"the check call to {host} failed with {error.error_class} ({status}: {error.hint})"
-    return (f"Not added: {why}. Nothing was written; fix the token or --base-url, or pass "
-            "--no-check to add the account without checking.")
+    head, fix, action = _REFUSALS[command]
+    return (f"{head}: {why}. Nothing was written; {fix}, or pass --no-check to {action} "
+            "without checking.")
 
 
-def _check(kind: str, token: str, base_url: str | None) -> str:
+def _check(command: str, kind: str, token: str, base_url: str | None) -> str:
     """Make the check call; return the checked host, or end the command with one sentence.
     The clients are imported here: they pull in Dagster, which the other commands skip."""
     from supplybrain_pipelines.resources.marketplace import Account
@@ -80,7 +89,7 @@ def _check(kind: str, token: str, base_url: str | None) -> str:
     host = urlsplit(account.effective_base_url).hostname or account.effective_base_url
     error = check_account(account, timeout_s=CHECK_TIMEOUT_S)
     if error is not None:
-        raise click.ClickException(_refusal(kind, host, error))
+        raise click.ClickException(_refusal(command, kind, host, error))
     return host
 
 
@@ -111,7 +120,7 @@ def add(kind: str, name: str, external_id: str | None, base_url: str | None,
     with transaction() as conn:
         # The database first (not migrated, not answering: one line, no call to the API).
         conn.execute(select(table.c.id).limit(0))
-        checked = _check(kind, token, base_url) if check else None
+        checked = _check("add", kind, token, base_url) if check else None
         new_id = conn.execute(
             insert(table).values({"name": name, id_column: external_id, "api_token": token,
                                   "base_url": base_url, "is_active": True})
@@ -170,30 +179,44 @@ def deactivate(kind: str, account_id: int) -> None:
 @accounts.command()
 @kind_option
 @click.argument("account_id", type=int)
-def activate(kind: str, account_id: int) -> None:
+@click.option("--new-token", is_flag=True,
+              help="Replace the account's token first, read like `add` reads it (hidden prompt "
+                   "or stdin).")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Make one authenticated call and activate only if the API accepts the "
+                   "(new) credentials.")
+def activate(kind: str, account_id: int, new_token: bool, check: bool) -> None:
     """Activate an account again: a deactivated one, or one that ingestion suspended after
-    repeated 401/403. Its 401 streaks restart from 0; for a WB account the backfill sensor
-    then catches up from its cursor (90 days back at most)."""
+    repeated 401/403 (fix the token with --new-token). Its 401 streaks restart from 0; for a WB
+    account the backfill sensor then catches up from its cursor (90 days back at most)."""
     table, _ = KINDS[kind]
     h = t.account_health
+    token = _read_token() if new_token else None
     with transaction() as conn:
-        before = conn.execute(select(table.c.is_active, table.c.suspended_at)
+        before = conn.execute(select(table.c.is_active, table.c.suspended_at, table.c.api_token,
+                                     table.c.base_url)
                               .where(table.c.id == account_id).with_for_update()).first()
         if before is None:
             raise _no_such_account(kind, account_id)
-        if not before.is_active:
-            conn.execute(update(table).where(table.c.id == account_id).values(
-                is_active=True, suspended_at=None, suspended_reason=None,
-                updated_at=func.now()))
+        checked = (_check("activate", kind, token or before.api_token, before.base_url)
+                   if check else None)
+        values = {"is_active": True, "suspended_at": None, "suspended_reason": None}
+        if token is not None:
+            values["api_token"] = token
+        if token is not None or not before.is_active:
+            conn.execute(update(table).where(table.c.id == account_id)
+                         .values(**values, updated_at=func.now()))
         conn.execute(update(h).where(h.c.account_kind == kind, h.c.account_id == account_id)
                      .values(consecutive_unauthorized=0))
-    if before.is_active:
-        click.echo(f"{kind} account {account_id} is already active")
-    elif before.suspended_at is not None:
-        click.echo(f"activated {kind} account {account_id} (suspended since "
-                   f"{before.suspended_at:%Y-%m-%d %H:%M} UTC)")
-    else:
-        click.echo(f"activated {kind} account {account_id}")
+    line = (f"{kind} account {account_id} is already active" if before.is_active
+            else f"activated {kind} account {account_id}")
+    if before.suspended_at is not None and not before.is_active:
+        line += f" (suspended since {before.suspended_at:%Y-%m-%d %H:%M} UTC)"
+    if token is not None:
+        line += f", new token {mask_token(token)}"
+    if checked:
+        line += f", accepted by {checked}"
+    click.echo(line)
 
 
 def _no_such_account(kind: str, account_id: int) -> click.ClickException:

@@ -152,18 +152,19 @@ def test_a_401_account_is_skipped_after_three_runs_until_activated(
 
     requests, cursor = _sensor(dagster_instance, seeded_db, cursor)
     assert requests == []  # a suspension queues nothing
+    sandbox.faults.reset()  # the token works again
     activated = subprocess.run([str(SUPPLYBRAIN), "accounts", "activate", "--kind", "wb",
                                 str(locked_id)], env=cli_env(seeded_db), capture_output=True,
                                text=True, timeout=120)
     assert activated.returncode == 0, activated.stderr
     assert activated.stdout.startswith(f"activated wb account {locked_id} (suspended since ")
+    assert activated.stdout.endswith(", accepted by 127.0.0.1\n")  # checked on the way in
     assert _state(seeded_db, locked_id) == (True, False, {"orders": (0, 3), "sales": (0, 3),
                                                           "stocks": (0, 3)})
     # re-activation queues the account's backfill, as the README says
     requests, _ = _sensor(dagster_instance, seeded_db, cursor)
     assert [r.tags["supplybrain/backfill_account"] for r in requests] == [str(locked_id)]
 
-    sandbox.faults.reset()  # the token works again
     fifth = ingest(seeded_db, dagster_instance)
     assert fifth.success
     assert _state(seeded_db, locked_id) == (True, False, {"orders": (0, 0), "sales": (0, 0),

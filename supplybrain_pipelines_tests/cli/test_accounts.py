@@ -350,7 +350,6 @@ def test_activate_brings_back_a_suspended_or_deactivated_account(cli, migrated_d
                 stdin=WB_TOKEN)
     assert added.returncode == 0, added.stderr
     wb_id = re.search(r"account (\d+)", added.stdout)[1]
-    # What ingestion leaves behind when it suspends an account (tests/assets cover the how).
     engine = sa.create_engine(migrated_db_url)
     with engine.begin() as conn:
         conn.execute(sa.text(
@@ -367,7 +366,7 @@ def test_activate_brings_back_a_suspended_or_deactivated_account(cli, migrated_d
     engine.dispose()
     assert listed_rows(cli("accounts", "list").stdout)[0][4] == "suspended"
 
-    done = cli("accounts", "activate", "--kind", "wb", wb_id)
+    done = cli("accounts", "activate", "--kind", "wb", wb_id, "--no-check")
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"activated wb account {wb_id} (suspended since 2026-12-01 10:20 UTC)\n"
     assert fetch_all(migrated_db_url, "SELECT is_active, suspended_at, suspended_reason FROM "
@@ -379,12 +378,56 @@ def test_activate_brings_back_a_suspended_or_deactivated_account(cli, migrated_d
         (int(wb_id), "orders", 0, 3), (int(wb_id), "sales", 0, 3), (int(wb_id) + 1, "sales", 4, 4)]
     assert listed_rows(cli("accounts", "list").stdout)[0][4] == "active"
 
-    again = cli("accounts", "activate", "--kind", "wb", wb_id)
+    again = cli("accounts", "activate", "--kind", "wb", wb_id, "--no-check")
     assert again.stdout == f"wb account {wb_id} is already active\n"
     assert cli("accounts", "deactivate", "--kind", "wb", wb_id).returncode == 0
     assert listed_rows(cli("accounts", "list").stdout)[0][4] == "inactive"
-    plain = cli("accounts", "activate", "--kind", "wb", wb_id)
+    plain = cli("accounts", "activate", "--kind", "wb", wb_id, "--no-check")
     assert plain.stdout == f"activated wb account {wb_id}\n"
     assert one_error_line(cli("accounts", "activate", "--kind", "moysklad", "4242")).startswith(
         "Error: There is no moysklad account with id 4242")
     assert_no_token(*cli.printed)
+
+
+def _suspend(url, account_id: str) -> None:
+    """What ingestion leaves behind when it suspends an account (tests/assets cover the how)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "UPDATE supplybrain.wb_integration_accounts SET is_active = false, "
+            "suspended_at = '2026-12-02 08:05+00', suspended_reason = 'every endpoint 401' "
+            "WHERE id = :id"), {"id": int(account_id)})
+    engine.dispose()
+
+
+def test_activate_checks_the_token_and_can_replace_it(cli, migrated_db_url, sandbox,
+                                                      sandbox_business):
+    added = cli("accounts", "add", "--kind", "wb", "--name", "Shop", "--no-check",
+                "--base-url", sandbox.wb_base_url, stdin=WB_TOKEN)
+    assert added.returncode == 0, added.stderr
+    wb_id = re.search(r"account (\d+)", added.stdout)[1]
+    _suspend(migrated_db_url, wb_id)
+    state = ("SELECT api_token, is_active, suspended_at IS NOT NULL "
+             "FROM supplybrain.wb_integration_accounts")
+
+    # the stored token is still rejected: not activated
+    refused = cli("accounts", "activate", "--kind", "wb", wb_id)
+    assert one_error_line(refused) == (
+        "Error: Not activated: the WB API at 127.0.0.1 rejected the token (HTTP 401). Nothing "
+        "was written; pass a working token with --new-token, or pass --no-check to activate "
+        "the account without checking.")
+    assert fetch_all(migrated_db_url, state) == [(WB_TOKEN, False, True)]
+    # a new token no header can carry: refused before any call
+    bad = cli("accounts", "activate", "--kind", "wb", wb_id, "--new-token",
+              stdin="abc\x01def")
+    assert "no HTTP header can carry" in one_error_line(bad)
+    assert sandbox.stats()[("wb", "/ping", "-")]["requests"] == 1
+
+    good = sandbox_business.wb_accounts[0].token
+    done = cli("accounts", "activate", "--kind", "wb", wb_id, "--new-token", stdin=good + "\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (f"activated wb account {wb_id} (suspended since 2026-12-02 08:05 UTC)"
+                           f", new token …{good[-4:]}, accepted by 127.0.0.1\n")
+    assert fetch_all(migrated_db_url, state) == [(good, True, False)]
+    assert_no_token(*cli.printed)
+    assert all(good[:12] not in out for out in cli.printed)

@@ -74,13 +74,18 @@ def sandbox(port: int | None, seed: int, register: bool) -> None:
 @click.argument("directory", type=click.Path())
 @click.option("--max-errors", default=20, show_default=True,
               help="Errors listed per file (0: all).")
-def import_(directory: str, max_errors: int) -> None:
+@click.option("--progress", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True,
+              help="Rows read and rows/s on stderr for a slow file (auto: if it is a terminal).")
+@click.option("--progress-after", default=3.0, show_default=True, metavar="SECONDS",
+              help="Show progress for files that take longer than this.")
+def import_(directory: str, max_errors: int, progress: str, progress_after: float) -> None:
     """Load master data, settings, stock, orders and purchase orders from the CSV files in
     DIRECTORY (one file per table; docs/csv_import.md). Each file is all or nothing; exit
     code 1 when any file was not written."""
     from supplybrain_pipelines.importer import run_import
 
-    raise SystemExit(run_import(directory, max_errors))
+    raise SystemExit(run_import(directory, max_errors, progress, progress_after))
 
 
 cli.add_command(db)

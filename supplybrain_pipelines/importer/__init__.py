@@ -10,6 +10,7 @@ are reported as not loaded. Unknown ``*.csv`` names are reported and ignored.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from supplybrain_pipelines.config import normalize_database_url, redact
 from supplybrain_pipelines.db.migrate import DatabaseUnavailable
-from supplybrain_pipelines.importer.load import fetch_lookups, write
+from supplybrain_pipelines.importer.load import chunk_writes, fetch_lookups, write
 from supplybrain_pipelines.importer.parse import Unreadable
 from supplybrain_pipelines.importer.progress import Progress
 from supplybrain_pipelines.importer.report import (
@@ -103,13 +104,17 @@ def _import_file(begin: Transaction, spec: FileSpec, path: Path, statuses: dict[
     try:
         with path.open("rb") as binary, begin() as conn:
             lookups = None if blocked else fetch_lookups(conn, spec.needed_lookups)
-            staged = stage_file(conn, spec, binary, lookups, progress, chunk_size)
+            through = chunk_writes(spec)
+            staged = stage_file(conn, spec, binary, lookups, progress, chunk_size, through)
             if blocked:
                 raise _Discard(_failed(spec, BLOCKED, staged.parse_errors, note=(
                     f"it refers to {'; and '.join(blocked)}; fix that and import again")))
             if staged.errors:
                 raise _Discard(_failed(spec, FAILED, staged.errors))
-            counts, days = write(conn, spec, staged)
+            if staged.written and through is not None:
+                counts, days = through.finish(conn, staged)
+            else:
+                counts, days = write(conn, spec, staged)
             drop_stage(conn)  # a savepoint's temporary table lasts until the caller commits
     except _Discard as discarded:
         return discarded.result
@@ -168,15 +173,21 @@ def import_directory(conn_or_url: Connection | URL | str, path: str | Path, *,
     return report
 
 
-def run_import(directory: str, max_errors: int = 20) -> int:
-    """``supplybrain import DIR``: print the report; 0 when every import file was written."""
+def run_import(directory: str, max_errors: int = 20, progress: str = "auto",
+               progress_after: float = 3.0) -> int:
+    """``supplybrain import DIR``: print the report; 0 when every import file was written.
+
+    ``progress``: ``always``, ``never``, or ``auto`` (when stderr is a terminal): the rows of
+    a file that takes more than ``progress_after`` seconds, on stderr (progress.py)."""
     import click
 
     from supplybrain_pipelines.config import resolve_database_url
 
     url = resolve_database_url()
+    shown = progress == "always" or (progress == "auto" and sys.stderr.isatty())
     try:
-        report = import_directory(url, directory)
+        report = import_directory(url, directory, progress=Progress(
+            sys.stderr, after=progress_after if shown else math.inf))
     except ImportAborted as exc:
         raise click.ClickException(str(exc).removesuffix(".")) from None
     for line in report.lines(max_errors):

@@ -21,12 +21,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from supplybrain_pipelines.importer.orders import write_orders
+from supplybrain_pipelines.importer.orders import OrderWrites, write_orders
 from supplybrain_pipelines.importer.report import Counts
 from supplybrain_pipelines.importer.resolve import Lookups, Resolved
 from supplybrain_pipelines.importer.spec import FileSpec
-from supplybrain_pipelines.importer.stage import STAGE, Staged
-from supplybrain_pipelines.resources.warehouse import bulk_upsert, upsert_from
+from supplybrain_pipelines.importer.stage import CHUNK, STAGE, Staged
+from supplybrain_pipelines.resources.warehouse import UpsertResult, bulk_upsert, upsert_from
 
 S = "supplybrain"
 
@@ -170,13 +170,42 @@ def _staged_rows(conn: Connection, staged: Staged) -> Resolved:
     return Resolved(list(staged.columns), [tuple(r) for r in rows])
 
 
-def _upsert_staged(conn: Connection, spec: FileSpec, staged: Staged) -> Counts:
-    cols = staged.columns
+class ChunkWrites:
+    """The writes of a file whose rows go to its table chunk by chunk as they are staged
+    (``stage.ChunkWrite``): orders, and plain upserts (no replace scope). Called once per
+    chunk with the rows in ``stage.CHUNK``; ``finish`` gives the file's counts."""
+
+    def __init__(self, spec: FileSpec) -> None:
+        self.spec, self.orders = spec, OrderWrites()
+        self.inserted = self.updated = 0
+
+    def __call__(self, conn: Connection, columns: list[str]) -> None:
+        if self.spec.write == "orders":
+            self.orders.upsert(conn, CHUNK)
+            return
+        result = _upsert_from(conn, self.spec, CHUNK, columns)
+        self.inserted += result.inserted
+        self.updated += result.updated
+
+    def finish(self, conn: Connection, staged: Staged) -> tuple[Counts, int]:
+        if self.spec.write == "orders":
+            return self.orders.finish(conn, staged.rows)
+        return Counts(inserted=self.inserted, updated=self.updated,
+                      unchanged=staged.rows - self.inserted - self.updated), 0
+
+
+def chunk_writes(spec: FileSpec) -> ChunkWrites | None:
+    """The chunk-by-chunk writes of a file, or None when it is written once staged."""
+    if spec.write == "orders" or (spec.write == "upsert" and not spec.replace_scope):
+        return ChunkWrites(spec)
+    return None
+
+
+def _upsert_from(conn: Connection, spec: FileSpec, source: str, cols: list[str]
+                 ) -> UpsertResult:
     with conn.connection.driver_connection.cursor() as cur:
-        result = upsert_from(cur, spec.table, STAGE, cols, spec.conflict,
-                             [c for c in cols if c not in spec.conflict])
-    return Counts(inserted=result.inserted, updated=result.updated,
-                  unchanged=staged.rows - result.written)
+        return upsert_from(cur, spec.table, source, cols, spec.conflict,
+                           [c for c in cols if c not in spec.conflict])
 
 
 def write(conn: Connection, spec: FileSpec, staged: Staged) -> tuple[Counts, int]:
@@ -185,7 +214,9 @@ def write(conn: Connection, spec: FileSpec, staged: Staged) -> tuple[Counts, int
     if spec.write == "orders":
         return write_orders(conn, staged.rows)
     if spec.write == "upsert" and not spec.replace_scope:
-        return _upsert_staged(conn, spec, staged), 0
+        result = _upsert_from(conn, spec, STAGE, staged.columns)
+        return Counts(inserted=result.inserted, updated=result.updated,
+                      unchanged=staged.rows - result.written), 0
     res = _staged_rows(conn, staged)
     if spec.write in ("first_row", "purchase_order"):
         return _first_rows(conn, spec, res), 0

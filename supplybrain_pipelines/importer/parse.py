@@ -200,8 +200,16 @@ def converter(col: Column) -> Callable[[str], Any]:
     """``convert`` for one column, remembering the values of the first CACHED_VALUES distinct
     cells (the values are immutable; a bad cell is converted, and refused, every time)."""
     if col.kind == TEXT:
-        return lambda raw: convert(col, raw) if col.max_len is not None and len(
-            raw) > col.max_len else raw
+        limit = col.max_len if col.max_len is not None else math.inf
+        return lambda raw: raw if len(raw) <= limit else convert(col, raw)
+    if col.kind == DATETIME:  # mostly distinct values: converted directly
+        def convert_datetime(raw: str) -> datetime:
+            try:
+                value = datetime.fromisoformat(raw)
+            except ValueError:
+                return convert(col, raw)  # raises, with the sentence
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return convert_datetime
     cache: dict[str, Any] = {}
 
     def convert_cached(raw: str) -> Any:

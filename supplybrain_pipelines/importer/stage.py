@@ -14,19 +14,35 @@ if it has any, else its unknown references.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, Any
+from itertools import chain
+from typing import IO, Protocol
 
+import psycopg
+import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
-from supplybrain_pipelines.importer.parse import duplicate_message, read_chunks
+from supplybrain_pipelines.importer.parse import ParsedRow, duplicate_message, read_chunks
 from supplybrain_pipelines.importer.progress import Progress
 from supplybrain_pipelines.importer.report import ErrorList, RowError
 from supplybrain_pipelines.importer.resolve import Lookups, resolve_rows, table_columns
-from supplybrain_pipelines.importer.spec import FileSpec
+from supplybrain_pipelines.importer.spec import (
+    BOOL,
+    CHOICE,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    INT,
+    NUMBER,
+    TEXT,
+    Column,
+    FileSpec,
+)
 from supplybrain_pipelines.resources.warehouse import quoted_name
 
-STAGE = "_import_stage"
+STAGE, CHUNK = "_import_stage", "_import_chunk"
 
 
 def _q(name: str) -> str:
@@ -43,6 +59,7 @@ class Staged:
     parse_errors: ErrorList = field(default_factory=ErrorList)
     reference_errors: ErrorList = field(default_factory=ErrorList)
     staged: bool = False  # False: the header was bad, nothing is in STAGE
+    written: bool = False  # every row is written to the table already, chunk by chunk
 
     @property
     def errors(self) -> ErrorList:
@@ -58,11 +75,92 @@ def _key_sources(spec: FileSpec, columns: list[str]) -> dict[str, str]:
     return {c: (c if c in same else f"_k_{c}") for c in names}
 
 
+class ChunkWrite(Protocol):
+    """Writes the rows in ``CHUNK`` (the file's table ``columns``) to the file's table
+    (``load.ChunkWrites``)."""
+
+    def __call__(self, conn: Connection, columns: list[str]) -> None: ...
+
+
+#: The table column types a value of each kind is COPYed to in binary (psycopg dumps the
+#: Python value for the column's type); any other pairing (a number into ``numeric``) goes
+#: as text, which PostgreSQL casts.
+BINARY_KINDS: dict[str, type] = {TEXT: sa.String, CHOICE: sa.String, INT: sa.Integer,
+                                 DECIMAL: sa.Numeric, NUMBER: sa.Float, BOOL: sa.Boolean,
+                                 DATE: sa.Date, DATETIME: sa.DateTime}
+
+
+def _binary(spec: FileSpec, present: list[Column]) -> bool:
+    """Whether every value the file stages has the Python type of its column (ids are int,
+    keys str), so the COPY can be binary (about twice as fast as text to encode)."""
+    if spec.write == "orders":
+        return True  # resolve.ORDER_COLUMNS: str, int, aware datetime, Decimal, bool
+    for col in present:
+        if col.db is None:
+            continue
+        kind = spec.table.c[col.db].type
+        if not isinstance(kind, BINARY_KINDS[col.kind]) or (
+                col.kind == DECIMAL and isinstance(kind, sa.Float)) or (
+                col.kind == DATETIME and not kind.timezone):
+            return False
+    return True
+
+
+def _store(conn: Connection, names: str, rows: list[tuple], write: ChunkWrite | None,
+           columns: list[str], types: list[int] | None) -> bool:
+    """Stage a chunk's rows; with ``write``, also write them to the table. False when the
+    write could not be done because the chunk repeats a key (its savepoint is rolled back;
+    the duplicate check reports it)."""
+    with conn.connection.driver_connection.cursor() as cur:
+        binary = " (FORMAT BINARY)" if types else ""
+        with cur.copy(f"COPY {CHUNK if write else STAGE} ({names}) FROM STDIN{binary}"
+                      ) as copy:
+            if types:
+                copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+        if write is None:
+            return True
+        cur.execute(f"INSERT INTO {STAGE} SELECT * FROM {CHUNK}")
+        try:
+            with conn.begin_nested():
+                write(conn, columns)
+        except DBAPIError as exc:
+            if not isinstance(exc.orig, psycopg.errors.CardinalityViolation):
+                raise
+            return False
+        finally:
+            cur.execute(f"TRUNCATE {CHUNK}")
+    return True
+
+
+def _with_keys(parsed: list[ParsedRow], resolved: dict[int, tuple], own: list[str],
+               at: dict[str, int], width: int) -> list[tuple]:
+    """The staged rows: line, the key values staged as text, the table row (a row whose
+    references are unknown, or not resolved: NULLs but for the key columns it has)."""
+    rows = []
+    for row in parsed:
+        values = row.values
+        table_row = resolved.get(row.line)
+        if table_row is None:
+            table_row = [None] * width
+            for c, i in at.items():
+                table_row[i] = values.get(c)
+        keys = [None if values.get(c) is None else str(values[c]) for c in own]
+        rows.append((row.line, *keys, *table_row))
+    return rows
+
+
 def stage_file(conn: Connection, spec: FileSpec, binary: IO[bytes], lookups: Lookups | None,
-               progress: Progress, chunk_size: int = 20_000) -> Staged:
+               progress: Progress, chunk_size: int = 20_000, write: ChunkWrite | None = None
+               ) -> Staged:
     """Stage the file (``lookups`` None: check it only, resolving nothing) and find its
-    duplicates. Raises parse.Unreadable when the file stops being UTF-8 or CSV; the caller
-    rolls back."""
+    duplicates. With ``write``, each chunk is also written to the table while no error has
+    been found (``Staged.written``); the caller rolls back a file with errors.
+
+    The database side of a chunk runs in a thread of its own while the next chunk is read, so
+    PostgreSQL and Python work at the same time. Raises parse.Unreadable when the file stops
+    being UTF-8 or CSV; the caller rolls back."""
     out = Staged(spec)
     chunks = read_chunks(spec, binary, chunk_size)
     first = next(chunks)
@@ -74,37 +172,47 @@ def stage_file(conn: Connection, spec: FileSpec, binary: IO[bytes], lookups: Loo
     sources = _key_sources(spec, out.columns)
     own = [c for c, where in sources.items() if where != c]  # key columns staged as text
     at = {c: out.columns.index(c) for c in sources if sources[c] == c}
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur:
-        extra = "".join(f", NULL::text AS {_q(sources[c])}" for c in own)
-        cur.execute(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT NULL::int AS _line"
-                    f"{extra}, {', '.join(map(_q, out.columns))} "
-                    f"FROM {quoted_name(spec.table)} WITH NO DATA")
-        out.staged = True
-        names = ", ".join(["_line", *(_q(sources[c]) for c in own), *map(_q, out.columns)])
-        nulls = (None,) * len(out.columns)
-        with cur.copy(f"COPY {STAGE} ({names}) FROM STDIN") as copy:
-            chunk: Any = first
-            while chunk is not None:
-                if chunk is not first:
-                    out.parse_errors.add(chunk.errors)
-                resolved: dict[int, tuple] = {}
-                if lookups is not None:
-                    res, problems = resolve_rows(spec, present, chunk.rows, lookups)
-                    out.reference_errors.add(problems)
-                    resolved = dict(zip(res.lines, res.rows, strict=True))
-                for row in chunk.rows:
-                    values = row.values
-                    table_row = resolved.get(row.line)
-                    if table_row is None:  # unknown reference, or not resolved: keys only
-                        table_row = list(nulls)
-                        for c, i in at.items():
-                            table_row[i] = values.get(c)
-                    keys = [None if values.get(c) is None else str(values[c]) for c in own]
-                    copy.write_row((row.line, *keys, *table_row))
-                out.rows += len(chunk.rows)
-                progress.read(chunk.data_rows)
-                chunk = next(chunks, None)
+    extra = "".join(f", NULL::text AS {_q(sources[c])}" for c in own)
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT NULL::int AS "
+                         f"_line{extra}, {', '.join(map(_q, out.columns))} "
+                         f"FROM {quoted_name(spec.table)} WITH NO DATA")
+    out.staged = True
+    types = None
+    if _binary(spec, present):
+        types = [oid for (oid,) in conn.exec_driver_sql(
+            "SELECT atttypid::int FROM pg_attribute WHERE attrelid = %(t)s::regclass "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum", {"t": STAGE})]
+    if write is not None:
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {CHUNK} ON COMMIT DROP AS SELECT * "
+                             f"FROM {STAGE} WITH NO DATA")
+    out.written = write is not None and lookups is not None
+    names = ", ".join(["_line", *(_q(sources[c]) for c in own), *map(_q, out.columns)])
+    with ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
+        pending: Future[bool] | None = None
+        for chunk in chain([first], chunks):
+            if chunk is not first:
+                out.parse_errors.add(chunk.errors)
+            lines: list[int] = []
+            table_rows: list[tuple] = []
+            if lookups is not None:
+                res, problems = resolve_rows(spec, present, chunk.rows, lookups)
+                out.reference_errors.add(problems)
+                lines, table_rows = res.lines, res.rows
+            if not own and len(lines) == len(chunk.rows):  # every row resolved: as they are
+                rows = [(line, *values) for line, values in zip(lines, table_rows,
+                                                                 strict=True)]
+            else:
+                rows = _with_keys(chunk.rows, dict(zip(lines, table_rows, strict=True)), own,
+                                  at, len(out.columns))
+            out.rows += len(rows)
+            if pending is not None:
+                out.written &= pending.result()
+            out.written &= not (out.parse_errors or out.reference_errors)
+            pending = writer.submit(_store, conn, names, rows,
+                                    write if out.written else None, out.columns, types)
+            progress.read(chunk.data_rows)
+        if pending is not None:
+            out.written &= pending.result()
     progress.writing()
     out.parse_errors = out.parse_errors.merged(_duplicates(conn, spec, sources,
                                                            out.parse_errors.limit))
@@ -113,7 +221,7 @@ def stage_file(conn: Connection, spec: FileSpec, binary: IO[bytes], lookups: Loo
 
 def drop_stage(conn: Connection) -> None:
     """Drop the staging table (the next file makes its own)."""
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}, {CHUNK}")
 
 
 def _duplicates(conn: Connection, spec: FileSpec, sources: dict[str, str], limit: int

@@ -124,6 +124,11 @@ def test_a_401_account_is_skipped_after_three_runs_until_activated(
         active, suspended, health = _state(seeded_db, locked_id)
         assert health == {"orders": (run, run), "sales": (run, run), "stocks": (run, run)}
         assert (active, suspended) == ((False, True) if run == 3 else (True, False))
+        said = [e.user_message for e in dagster_instance.all_logs(result.run_id)
+                if "suspended" in e.user_message]
+        assert said == ([f"wb account {locked_id} ({locked.name}) suspended: every endpoint "
+                         "answered HTTP 401 (token rejected) in 3 ingest runs in a row; fix the "
+                         "token, then `supplybrain accounts activate`."] if run == 3 else [])
     statuses = {path: sandbox.stats()[("wb", path, locked.name)]["statuses"] for path in WB_PATHS}
     assert statuses == {path: {401: 3} for path in WB_PATHS}
 

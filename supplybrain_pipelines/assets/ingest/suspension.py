@@ -11,16 +11,13 @@ skips it (``active_accounts`` reads only active ones) until ``supplybrain accoun
 
 from __future__ import annotations
 
-import logging
-
+import dagster as dg
 import sqlalchemy as sa
 from sqlalchemy import Connection, func, select, update
 
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.accounts import due_for_suspension, suspension_reason
 from supplybrain_pipelines.resources.marketplace import Account, ApiError
-
-_LOG = logging.getLogger("supplybrain_pipelines.ingest")
 
 
 def suspend_if_due(conn: Connection, table: sa.Table, account: Account,
@@ -38,6 +35,8 @@ def suspend_if_due(conn: Connection, table: sa.Table, account: Account,
                 suspended_reason=suspension_reason(error.status), updated_at=func.now())
         .returning(table.c.id)).first()
     if changed is not None:
-        _LOG.warning("%s account %s suspended: %s.", account.kind, account.id,
-                     suspension_reason(error.status))
+        # Dagster's logger: inside a run (also the page writer's thread) it reaches the run log.
+        dg.get_dagster_logger("ingest").warning(
+            f"{account.kind} account {account.id} ({account.name}) suspended: "
+            f"{suspension_reason(error.status)}.")
     return changed is not None

@@ -16,16 +16,19 @@ from typing import TextIO
 
 
 class Progress:
+    """The progress lines of an import, one file at a time (``start``, ``read`` per chunk,
+    ``writing``, ``done``), written to ``stream`` (default: stderr) by the ``clock``."""
+
     def __init__(self, stream: TextIO | None = None, after: float = 3.0, every: float = 2.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.stream, self.after, self.every, self.clock = stream, after, every, clock
         self.file, self.rows, self.started, self.last, self.shown = "", 0, 0.0, 0.0, False
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, now: float) -> None:
         stream = self.stream or sys.stderr
         stream.write(f"{self.file}: {text}\n")
         stream.flush()
-        self.shown, self.last = True, self.clock()
+        self.shown, self.last = True, now
 
     def _rate(self, now: float) -> str:
         elapsed = now - self.started
@@ -42,16 +45,16 @@ class Progress:
         now = self.clock()
         if now - self.started >= self.after and (not self.shown or now - self.last >=
                                                  self.every):
-            self._say(f"read {self._rate(now)}")
+            self._say(f"read {self._rate(now)}", now)
 
     def writing(self) -> None:
         """Every row is read; the set-based write starts."""
         now = self.clock()
         if self.shown or now - self.started >= self.after:
-            self._say(f"read {self._rate(now)}; writing")
+            self._say(f"read {self._rate(now)}; writing", now)
 
     def done(self) -> None:
         now = self.clock()
         if self.shown or now - self.started >= self.after:
-            self._say(f"done in {now - self.started:.1f} s")
+            self._say(f"done in {now - self.started:.1f} s", now)
 

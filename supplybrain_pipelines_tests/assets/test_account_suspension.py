@@ -178,3 +178,34 @@ def test_a_401_account_is_skipped_after_three_runs_until_activated(
     [(metrics,)] = fetch_all(seeded_db, "SELECT details -> 'metrics' FROM "
                              "supplybrain.monitoring_status")
     assert metrics["accounts_suspended"] == 0
+
+
+def test_a_moysklad_account_is_suspended_the_same_way(
+        seeded_db, dagster_instance, business, sandbox):  # noqa: F811 (imported fixtures)
+    [ms] = business.moysklad_accounts
+    [(ms_id,)] = fetch_all(seeded_db, "SELECT id FROM supplybrain.moysklad_integration_accounts")
+    sandbox.faults.unauthorized(ms.token)
+    state = ("SELECT a.is_active, a.suspended_at IS NOT NULL, array_agg(h.endpoint || '=' || "
+             "h.consecutive_unauthorized ORDER BY h.endpoint) FROM "
+             "supplybrain.moysklad_integration_accounts a JOIN supplybrain.account_health h "
+             f"ON h.account_kind = 'moysklad' AND h.account_id = a.id WHERE a.id = {ms_id} "
+             "GROUP BY 1, 2")
+    for run in (1, 2, 3):
+        assert ingest(seeded_db, dagster_instance).success
+        assert fetch_all(seeded_db, state) == [
+            (run < 3, run == 3, [f"assortment={run}", f"customerorder={run}", f"stock={run}"])]
+
+    def ms_requests() -> int:
+        return sum(s["requests"] for (api, _, name), s in sandbox.stats().items()
+                   if api == "moysklad" and name == ms.name)
+
+    before = ms_requests()
+    fourth = ingest(seeded_db, dagster_instance)
+    assert fourth.success
+    assert ms_requests() == before
+    assert fourth.asset_materializations_for_node("moysklad_assortment")[0].metadata[
+        "accounts_skipped"].value == 0
+    snap(seeded_db, dagster_instance, datetime(2026, 11, 26, 6, 15, tzinfo=UTC))
+    [(ms_active, metrics)] = fetch_all(seeded_db, "SELECT ms_accounts_active, details -> "
+                                       "'metrics' FROM supplybrain.monitoring_status")
+    assert (ms_active, metrics["accounts_suspended"]) == (0, 1)

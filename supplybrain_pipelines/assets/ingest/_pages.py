@@ -9,6 +9,10 @@ The asset's thread validates a page in chunks (``split_page``, ``check_page``);
 ``PageWriter`` runs the page's write in a background thread, which takes the chunks as they
 come (``PageChunks``). So PostgreSQL writes one chunk while Python validates the next, and pages
 are written one at a time, in order.
+
+The page's write runs under a savepoint and keeps the chunks it took. If PostgreSQL refuses the
+page for a data reason, it is written again from them in bisected batches (``_fallback``), so
+only the refused rows are left out (quarantined as ``write_rejected``) and the cursor moves on.
 """
 
 from __future__ import annotations

@@ -229,12 +229,13 @@ def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestCo
             rows, rejected = validate_page(page, MsOrderHead, key=lambda r: r.id,
                                            version=lambda r: r.updated)
             with warehouse.transaction() as conn:
-                written = bulk_upsert(conn, t.ms_customer_orders, order_columns, [
-                    (r.id, account.id, r.name, r.moment, r.updated, r.applicable, r.state_id,
-                     r.deleted or r.updated) for r in rows], ["id"])
+                written, refused = upsert_models(conn, rows, lambda batch: bulk_upsert(
+                    conn, t.ms_customer_orders, order_columns, [
+                        (r.id, account.id, r.name, r.moment, r.updated, r.applicable,
+                         r.state_id, r.deleted or r.updated) for r in batch], ["id"]))
                 conn.execute(MARK_CANCELLED, {**marks, "ids": [r.id for r in rows]})
                 outcome.quarantined += quarantine(conn, account, "moysklad/customerorder",
-                                                  rejected, context.run.run_id)
+                                                  rejected + refused, context.run.run_id)
             outcome.pages += 1
             outcome.inserted += written.inserted
             outcome.updated += written.updated

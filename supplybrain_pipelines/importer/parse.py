@@ -229,18 +229,18 @@ def _row(parsed: ParsedFile, cols: list[tuple[str, bool, Any, Callable[[str], An
         parsed.errors.append(RowError(spec.file, line, f"has {len(record)} values but the "
                                       f"header has {len(cols)} columns"))
         return None
-    values, problems = {}, []
-    for (name, required, default, convert_one), raw in zip(cols, record, strict=True):
+    values, problems = {}, []  # the lengths are equal (checked above)
+    for (name, required, default, convert_one), raw in zip(cols, record, strict=False):
         raw = raw.strip()
-        if not raw:
+        if raw:
+            try:
+                values[name] = convert_one(raw)
+            except ValueError as exc:
+                problems.append(str(exc))
+        else:
             if required:
                 problems.append(f"missing required value for {name}")
             values[name] = default
-            continue
-        try:
-            values[name] = convert_one(raw)
-        except ValueError as exc:
-            problems.append(str(exc))
     if not problems and spec.check is not None:
         problem = spec.check(values)
         problems += [problem] if problem else []
@@ -271,8 +271,8 @@ def read_chunks(spec: FileSpec, binary: Iterable[bytes], chunk_size: int = 20_00
             for c in (spec.column(name) for name in header)]
     data_rows, in_chunk = 0, 0
     for line, record in rows:
-        if not any(cell.strip() for cell in record):
-            continue
+        if not (record and record[0].strip()) and not any(cell.strip() for cell in record):
+            continue  # a blank line (or only separators)
         data_rows += 1
         in_chunk += 1
         if spec.max_rows is not None and data_rows > spec.max_rows:

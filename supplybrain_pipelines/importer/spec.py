@@ -122,14 +122,16 @@ def _barcode_check(row: dict[str, Any]) -> str | None:
     return None
 
 
+ITEM_COLUMNS = ("article_code", "color_code", "size_label", "bundle_type_code")
+
+
 def _order_check(row: dict[str, Any]) -> str | None:
-    named = [c for c in ("article_code", "color_code", "size_label", "bundle_type_code")
-             if row.get(c)]
     if row.get("barcode"):
         if row["channel"] == "moysklad":
             return ("barcode is for wb orders; name a moysklad item by article_code, "
                     "color_code and size_label")
-        if named:
+        if any(map(row.get, ITEM_COLUMNS)):
+            named = [c for c in ITEM_COLUMNS if row.get(c)]
             return (f"give either barcode or {', '.join(named)}, not both; the barcode "
                     "already names the item")
     else:

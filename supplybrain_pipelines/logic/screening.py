@@ -203,14 +203,26 @@ def _clean_dicts(records: list[dict]) -> bool:
     return True
 
 
+#: Records cleared together by :func:`_clean_dicts`: small enough that a block's values stay in
+#: the CPU caches between its passes (256 measured about twice as fast per record as 10 000),
+#: and a bad record costs a record-by-record walk of its block only.
+BLOCK = 256
+
+
 def screen_many(records: list) -> dict[int, Problem]:
-    """:func:`screen` of each of ``records``: ``{index: problem}`` of those with one. A page of
-    clean flat records is cleared in a few C-level passes (see :func:`_clean_dicts`); only a
-    page where those see something is screened record by record."""
-    if records and all(type(record) is dict for record in records) and _clean_dicts(records):
-        return {}
-    return {at: problem for at, record in enumerate(records)
-            if (problem := screen(record)) is not None}
+    """:func:`screen` of each of ``records``: ``{index: problem}`` of those with one. Blocks
+    of :data:`BLOCK` clean flat records are cleared in a few C-level passes (see
+    :func:`_clean_dicts`); only a block where those see something is screened record by
+    record."""
+    problems: dict[int, Problem] = {}
+    for start in range(0, len(records), BLOCK):
+        block = records[start:start + BLOCK]
+        if all(type(record) is dict for record in block) and _clean_dicts(block):
+            continue
+        for at, record in enumerate(block, start):
+            if (problem := screen(record)) is not None:
+                problems[at] = problem
+    return problems
 
 
 # --- the quarantine's form of a record -----------------------------------------------------

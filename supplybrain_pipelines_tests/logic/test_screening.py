@@ -195,3 +195,15 @@ def test_a_record_over_64_kib_keeps_its_smallest_entries_and_lists_the_rest():
     # and the braces
     assert size == 100 * 1008 + 26 + 100 + 2
     assert len(json.dumps(form, ensure_ascii=False)) < 64 * 1024
+
+
+def test_screen_many_clears_clean_blocks_and_finds_a_bad_record_in_a_later_one():
+    page = [{**GOOD, "srid": str(n)} for n in range(600)]  # three blocks of 256, 256, 88
+    page[300]["techSize"] = "\u0000"
+    page[599]["nmId"] = 2 ** 63
+    assert screen_many(page) == {
+        300: ("unstorable_text", "techSize: text holds NUL (U+0000) at character 0, which "
+                                 "PostgreSQL cannot store"),
+        599: ("number_out_of_range", "nmId: an integer of 19 digits is beyond PostgreSQL's "
+                                     "bigint"),
+    }

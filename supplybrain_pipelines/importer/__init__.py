@@ -5,6 +5,11 @@ Files load in dependency order (``spec.FILES``), each in a transaction of its ow
 all or nothing: a file with any bad row writes nothing and lists its errors (file, line,
 problem); the other files still load, except those that refer to a file that failed, which
 are reported as not loaded. Unknown ``*.csv`` names are reported and ignored.
+
+A file is streamed (``stage.stage_file``): read, checked and resolved ``CHUNK_ROWS`` rows at a
+time into a staging table and, while it has no error, written chunk by chunk
+(``load.ChunkWrites``); a file with an error leaves its transaction with ``_Discard``, which
+rolls back whatever of it was written. Memory does not grow with the size of a file.
 """
 
 from __future__ import annotations

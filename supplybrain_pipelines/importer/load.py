@@ -3,10 +3,11 @@ in ``stage.STAGE``, in the caller's transaction.
 
 Writes are upserts by natural key (a row equal to the stored one is left alone), so importing
 the same files again changes nothing. Orders and plain upserts (``stock_history.csv`` and the
-master data without a scope) go from the staging table to theirs in set-based SQL
-(``orders.write_orders``, ``warehouse.upsert_from``), whatever their size; the other writes
-read the staged rows back (they are files of master data, settings, stock and purchase orders,
-whose size is that of the catalogue) and write them as before. Exceptions, each documented in
+master data without a scope) are written chunk by chunk as they are staged (``ChunkWrites``:
+``orders.OrderWrites``, ``warehouse.upsert_from``, set-based), whatever their size; the other
+writes read the staged rows back once the file is staged (they are files of master data,
+settings, stock and purchase orders, whose size is that of the catalogue) and write them as
+before. Exceptions, each documented in
 docs/csv_import.md: a file with a ``replace_scope`` replaces the rows of each scope it names
 (the recipe of an article's bundle type, the items of a purchase order, the mapping of a
 barcode); ``purchase_order`` (no unique key in the table) and ``global_planning_settings``

@@ -4,9 +4,11 @@
 keys with the lookups (``resolve.resolve_rows``; the lookups hold master data, whose size does
 not grow with the file) and COPYs every valid row into ``_import_stage`` (dropped at commit):
 its line, the natural-key values that are not table columns (as text), and its table columns
-(NULL when a reference is unknown). Duplicate keys are then found in SQL, each repeat named by
-its line and the key's first line, as ``parse_file`` names them. Memory holds one chunk and at
-most ``report.KEPT_ERRORS`` errors, whatever the size of the file.
+(NULL when a reference is unknown). For orders and plain upserts, each chunk also goes to its
+table (through ``_import_chunk``) while the file has no error. Duplicate keys are then found
+in SQL, each repeat named by its line and the key's first line, as ``parse_file`` names them.
+Memory holds two chunks (one read, one written) and at most ``report.KEPT_ERRORS`` errors,
+whatever the size of the file.
 
 The errors of a file, as the import has always reported them: its parse errors and duplicates
 if it has any, else its unknown references.

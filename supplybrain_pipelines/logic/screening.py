@@ -198,7 +198,8 @@ def _clean_dicts(records: list[dict]) -> bool:
             elif not (kinds <= _NO_PROBLEM or _clean_values(column)):
                 return False
         else:
-            if not text.isprintable() or max(map(len, column)) > DEFAULT_TEXT_LIMIT:
+            if not text.isprintable() or (len(text) > DEFAULT_TEXT_LIMIT
+                                          and max(map(len, column)) > DEFAULT_TEXT_LIMIT):
                 return False
     return True
 
@@ -217,7 +218,7 @@ def screen_many(records: list) -> dict[int, Problem]:
     problems: dict[int, Problem] = {}
     for start in range(0, len(records), BLOCK):
         block = records[start:start + BLOCK]
-        if all(type(record) is dict for record in block) and _clean_dicts(block):
+        if set(map(type, block)) == {dict} and _clean_dicts(block):
             continue
         for at, record in enumerate(block, start):
             if (problem := screen(record)) is not None:

@@ -16,7 +16,10 @@ if it has any, else its unknown references.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import IO, Protocol
@@ -109,8 +112,9 @@ def _binary(spec: FileSpec, present: list[Column]) -> bool:
 
 
 def _store(conn: Connection, names: str, rows: list[tuple], write: ChunkWrite | None,
-           columns: list[str], types: list[int] | None) -> bool:
-    """Stage a chunk's rows; with ``write``, also write them to the table. False when the
+           columns: list[str], types: list[int] | None, keys: str) -> bool:
+    """Stage a chunk's rows; with ``write``, write them to the table and stage only their
+    ``keys`` (the line and the natural key, all the duplicate check needs). False when the
     write could not be done because the chunk repeats a key (its savepoint is rolled back;
     the duplicate check reports it)."""
     with conn.connection.driver_connection.cursor() as cur:
@@ -123,7 +127,7 @@ def _store(conn: Connection, names: str, rows: list[tuple], write: ChunkWrite | 
                 copy.write_row(row)
         if write is None:
             return True
-        cur.execute(f"INSERT INTO {STAGE} SELECT * FROM {CHUNK}")
+        cur.execute(f"INSERT INTO {STAGE} ({keys}) SELECT {keys} FROM {CHUNK}")
         try:
             with conn.begin_nested():
                 write(conn, columns)
@@ -151,6 +155,20 @@ def _with_keys(parsed: list[ParsedRow], resolved: dict[int, tuple], own: list[st
         keys = [None if values.get(c) is None else str(values[c]) for c in own]
         rows.append((row.line, *keys, *table_row))
     return rows
+
+
+@contextmanager
+def fewer_collections(threshold: int = 50_000) -> Iterator[None]:
+    """Run Python's cyclic garbage collector every ``threshold`` allocations instead of every
+    700 while a file is read: a chunk is 20 000 rows of dicts and tuples (none in a cycle), and
+    collecting them over and over took about a third of the reading's CPU (measured: 1.2 s
+    against 0.8 s for 200 000 order lines). The previous thresholds are restored after."""
+    saved = gc.get_threshold()
+    gc.set_threshold(threshold, *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
 
 
 def stage_file(conn: Connection, spec: FileSpec, binary: IO[bytes], lookups: Lookups | None,
@@ -189,7 +207,9 @@ def stage_file(conn: Connection, spec: FileSpec, binary: IO[bytes], lookups: Loo
                              f"FROM {STAGE} WITH NO DATA")
     out.written = write is not None and lookups is not None
     names = ", ".join(["_line", *(_q(sources[c]) for c in own), *map(_q, out.columns)])
-    with ThreadPoolExecutor(1, thread_name_prefix="import-writer") as writer:
+    keys = ", ".join(["_line", *dict.fromkeys(map(_q, sources.values()))])
+    with fewer_collections(), ThreadPoolExecutor(1, thread_name_prefix="import-writer"
+                                                  ) as writer:
         pending: Future[bool] | None = None
         for chunk in chain([first], chunks):
             if chunk is not first:
@@ -211,7 +231,8 @@ def stage_file(conn: Connection, spec: FileSpec, binary: IO[bytes], lookups: Loo
                 out.written &= pending.result()
             out.written &= not (out.parse_errors or out.reference_errors)
             pending = writer.submit(_store, conn, names, rows,
-                                    write if out.written else None, out.columns, types)
+                                    write if out.written else None, out.columns, types,
+                                    keys)
             progress.read(chunk.data_rows)
         if pending is not None:
             out.written &= pending.result()

@@ -128,13 +128,14 @@ def moysklad_assortment(context: dg.AssetExecutionContext, config: IngestConfig,
         client = marketplace.moysklad(account, logger=context.log)
         newest = None
         for page in client.assortment(since):
-            rows, rejected = validate_page(page, MsAssortmentItem)
+            sources: list = []  # the raw record of each row, for the quarantine
+            rows, rejected = validate_page(page, MsAssortmentItem, sources=sources)
             with warehouse.transaction() as conn:
                 written, refused = upsert_models(conn, rows, lambda batch: bulk_upsert(
                     conn, t.ms_assortment, columns, [
                         (r.id, account.id, r.kind, r.name, r.code, r.article, r.barcodes,
                          Jsonb(r.characteristics), r.sellable, r.product_id) for r in batch],
-                    ["id"]))
+                    ["id"]), sources)
                 outcome.quarantined += quarantine(conn, account, "moysklad/assortment",
                                                   rejected + refused, context.run.run_id)
             outcome.pages += 1
@@ -256,16 +257,17 @@ def moysklad_stock(context: dg.AssetExecutionContext, config: IngestConfig,
                    ) -> dg.MaterializeResult:
     def work(account: Account, outcome: Outcome) -> None:
         records = marketplace.moysklad(account, logger=context.log).stock_by_store_current()
+        sources: list = []  # the raw record of each row, for the quarantine
         rows, rejected = validate_page(records, MsStock,
                                        key=lambda r: (r.store_id, r.assortment_id),
-                                       version=lambda r: 0)
+                                       version=lambda r: 0, sources=sources)
         as_of = datetime.now(UTC)
         with warehouse.transaction() as conn:
             conn.execute(delete(t.ms_stocks).where(t.ms_stocks.c.account_id == account.id))
             written, refused = upsert_models(conn, rows, lambda batch: bulk_upsert(
                 conn, t.ms_stocks, ("account_id", "store_id", "assortment_id", "stock", "as_of"),
                 [(account.id, r.store_id, r.assortment_id, r.stock, as_of) for r in batch],
-                ["account_id", "store_id", "assortment_id"]))
+                ["account_id", "store_id", "assortment_id"]), sources)
             outcome.quarantined += quarantine(conn, account, "moysklad/stock",
                                               rejected + refused, context.run.run_id)
         outcome.pages = 1

@@ -45,16 +45,20 @@ def server_message(error: BaseException) -> str:
 
 
 def write_in_batches(conn: Connection, rows: Sequence[Any],
-                     write: Callable[[Sequence[Any]], T]) -> tuple[list[T], list[tuple[int, str]]]:
+                     write: Callable[[Sequence[Any]], T], *, refused_whole: bool = False
+                     ) -> tuple[list[T], list[tuple[int, str]]]:
     """``write(rows)`` in the caller's transaction, each attempt under a savepoint: the results
     of the batches written, and ``(index, message)`` of each row PostgreSQL refused.
 
-    The first attempt is all of ``rows``, so a page without a bad row costs one savepoint. A
+    The first attempt is all of ``rows``, so a page without a bad row costs one savepoint
+    (``refused_whole``: the caller saw all of them refused already; start with the halves). A
     batch refused for a data reason is rolled back and split in halves; a single row refused is
     left out. ``k`` bad rows among ``n`` cost about ``2 k log2(n)`` attempts."""
     results: list[T] = []
     refused: list[tuple[int, str]] = []
     pending = [(0, len(rows))] if rows else []
+    if refused_whole and len(rows) > 1:
+        pending = [(len(rows) // 2, len(rows)), (0, len(rows) // 2)]
     while pending:
         start, end = pending.pop()
         try:

@@ -219,7 +219,8 @@ def _write_in_batches(conn: Connection, feed: Feed, account: Account,
     kept_at = sorted(new_at + existing_at)
     written, refused = write_in_batches(
         conn, [page.rows[at] for at in kept_at],
-        lambda batch: bulk_upsert(conn, feed.table, feed.columns, batch, [feed.key]))
+        lambda batch: bulk_upsert(conn, feed.table, feed.columns, batch, [feed.key]),
+        refused_whole=True)
     refused_at = {kept_at[at] for at, _ in refused}
     rejected = page.rejected + stale + refused_records(
         [page.sources[at] for at in kept_at], refused)

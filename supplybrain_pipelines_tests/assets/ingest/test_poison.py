@@ -182,3 +182,21 @@ def test_migration_0011_gives_old_rows_a_digest_and_merges_duplicates(empty_db_u
         ("day 4", None, 1, 4, 4)]
     assert got[0][5] == hashlib.sha256(b'{"n":1,"srid":"x"}').hexdigest()
     assert got[2][5] == hashlib.sha256(b"null").hexdigest()
+
+
+def test_write_in_batches_starts_with_the_halves_when_the_whole_was_refused(engine):
+    columns = ("srid", "account_id", "ordered_at", "last_change_at", "barcode", "is_cancel",
+               "total_price")
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    batch = [(f"s{n}", 1, now, now, MAPPED, False,
+              Decimal("1e20") if n in (0, 5, 6) else Decimal(n)) for n in range(7)]
+    attempts = []
+
+    def write(part):
+        attempts.append(len(part))
+        return bulk_upsert(conn, ORDERS.table, columns, part, ["srid"])
+
+    with engine.begin() as conn:
+        _, refused = write_in_batches(conn, batch, write, refused_whole=True)
+    assert [at for at, _ in refused] == [0, 5, 6]
+    assert attempts == [3, 1, 2, 4, 2, 2, 1, 1]  # as before, without the first 7

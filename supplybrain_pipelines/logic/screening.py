@@ -5,17 +5,17 @@ reject it), a lone surrogate (it has no UTF-8 form), a 10 MB string, JSON nested
 levels deep, a number no column can hold. :func:`screen` walks a raw JSON record once and gives
 the first such problem, in document order, as a quarantine reason:
 
-=====================  ===============================================================
-``too_deep``           objects/arrays nested deeper than :data:`MAX_DEPTH` (the record is 1)
-``unstorable_text``    a key or string with NUL (U+0000) or a lone surrogate (U+D800-DFFF)
-``control_character``  a key or string with another C0 control than tab, LF and CR, DEL or
-                       a C1 control (U+0080-009F): never part of marketplace text, they are
-                       what broken encodings and binary data leave behind
-``text_too_long``      a string longer than its field's limit (:func:`text_limit`), or a key
-                       longer than :data:`MAX_KEY_LENGTH`
-``number_out_of_range`` NaN or +-Infinity (Python's json reads them), or an integer outside
-                       PostgreSQL's bigint (the widest integer column)
-=====================  ===============================================================
+=======================  =============================================================
+``too_deep``             objects/arrays nested deeper than :data:`MAX_DEPTH` (the record is 1)
+``unstorable_text``      a key or string with NUL (U+0000) or a lone surrogate (U+D800-DFFF)
+``control_character``    a key or string with another C0 control than tab, LF and CR, DEL or
+                         a C1 control (U+0080-009F): never part of marketplace text, they are
+                         what broken encodings and binary data leave behind
+``text_too_long``        a string longer than its field's limit (:func:`text_limit`), or a key
+                         longer than :data:`MAX_KEY_LENGTH`
+``number_out_of_range``  NaN or +-Infinity (Python's json reads them), or an integer outside
+                         PostgreSQL's bigint (the widest integer column)
+=======================  =============================================================
 
 Limits are in characters (code points). A field's columns may be narrower still: the models
 state those (e.g. a barcode of at most 64), and a value that passes both and still fails in

@@ -249,6 +249,14 @@ def test_no_record_stops_ingestion_and_a_replay_adds_no_row(
     for endpoint, kinds in POISON_ENDPOINTS.items():
         for kind in kinds:
             assert found.get((endpoint, kind)) == [POISON_REASONS[kind]], (endpoint, kind)
+    # and every other kind too, but the valid records of unknown items (kept, unmatched)
+    bare = set(scalar(migrated_db_url, f"""SELECT array_agg(DISTINCT split_part(record #>> '{{}}',
+        ':', 2)) FROM supplybrain.quarantine WHERE jsonb_typeof(record) = 'string'
+        AND record #>> '{{}}' LIKE '{TAG}:%'""") or [])
+    assert {kind for _, kind in found} | bare == \
+        set(injected) - {"unknown_barcode", "unknown_assortment"}
+    assert scalar(migrated_db_url, "SELECT count(*) FROM supplybrain.quarantine "
+                  "WHERE reason = '' OR record IS NULL OR record_size IS NULL") == 0
     clean = generate_business(seed=11, articles=6)
     orders = {o["srid"] for rows in clean.wb_orders_by_account.values() for o in rows}
     sales = {s["saleID"] for rows in clean.wb_sales_by_account.values() for s in rows}

@@ -2,7 +2,7 @@
 
 Run from the repository root (about 3 minutes on 2 shared vCPUs with the defaults)::
 
-    .venv/bin/python bench/import_scale.py [--sizes 500000,5000000] [--chunk-info]
+    .venv/bin/python bench/import_scale.py [--sizes 500000,5000000] [--before REV]
 
 What it does, per size, on its own database:
 
@@ -13,12 +13,16 @@ What it does, per size, on its own database:
    2025-01-01, one in 12 cancelled; ``_import/data.py``) into a folder of its own.
 3. Timed: the real command, ``supplybrain import DIR --progress always``, in a child process
    with ``SUPPLYBRAIN_DATABASE_URL`` set, twice: the first import (every line new), then the
-   same file again (every line unchanged). Wall time runs from starting the child to its exit,
-   so it includes Python's start and imports; the import's own time is the ``done in`` of its
-   progress line. Peak memory is the child's ``ru_maxrss`` (``os.wait4``): the command's
-   Python process only, not PostgreSQL's backends. CPU seconds during the run: the command's
-   (``wait4``), PostgreSQL's and every other process's (``_ingest.meters.CpuMeter``), which
-   shows how much of the shared machine the import had.
+   same file again (every line unchanged). With ``--before REV``, also the importer of git
+   revision REV (``git archive``; e.g. 5444661, before issue 12) on a database of its own,
+   through ``import_directory`` in a child process the same way. Wall time runs from starting
+   the child to its exit, so it includes Python's start and imports; the import's own time is
+   the ``done in`` of its progress line. Peak memory is the child's ``ru_maxrss``
+   (``os.wait4``): the command's Python process only, not PostgreSQL's backends. CPU seconds
+   during the run: the command's (``wait4``), PostgreSQL's and every other process's
+   (``_ingest.meters.CpuMeter``), which shows how much of the shared machine the import had.
+   The importer before issue 12 needed about 1.8 KB a row, so ``--before`` runs only on sizes
+   up to ``--before-max-rows`` (default 1 000 000; 5M would need about 9 GB).
 4. Checks what was written (rows in ``orders``, the summary line) and prints PASS/FAIL against
    the targets of issue 12: at least 100 000 rows/s on ``orders.csv`` and at most 512 MiB peak
    at 5M rows. It never asserts on timings.
@@ -46,17 +50,33 @@ SUPPLYBRAIN = Path(sys.executable).parent / "supplybrain"
 TARGET_ROWS_S, TARGET_MIB = 100_000, 512
 
 
-def measured(directory: Path, url_text: str, postmaster: int | None) -> dict:
-    """``supplybrain import directory`` in a child process: exit code, wall time, peak RSS
-    (``ru_maxrss`` from ``os.wait4``), its output, and the import's own time."""
+#: The importer of another revision in a child process: ``SRC`` holds its
+#: ``supplybrain_pipelines``, put before the installed (editable) one.
+BEFORE = ("import os, sys, time; sys.path.insert(0, os.environ['SRC']); "
+          "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+          "from supplybrain_pipelines.importer import import_directory; "
+          "t = time.perf_counter(); r = import_directory(sys.argv[1], sys.argv[2]); "
+          "print(*r.lines(), sep='\\n'); "
+          "print(f'orders.csv: done in {time.perf_counter() - t:.1f} s', file=sys.stderr)")
+
+
+def measured(directory: Path, url_text: str, postmaster: int | None,
+             before: Path | None = None) -> dict:
+    """``supplybrain import directory`` (or, with ``before``, that revision's importer) in a
+    child process: exit code, wall time, peak RSS (``ru_maxrss`` from ``os.wait4``), its
+    output, and the import's own time."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPLYBRAIN_", "DAGSTER_"))}
     env["SUPPLYBRAIN_DATABASE_URL"] = url_text
+    argv = [str(SUPPLYBRAIN), "import", str(directory), "--progress", "always",
+            "--progress-after", "0"]
+    if before is not None:
+        env["SRC"] = str(before)
+        argv = [sys.executable, "-c", BEFORE, url_text, str(directory)]
     out_path, err_path = directory.parent / "stdout.txt", directory.parent / "stderr.txt"
     with out_path.open("w") as out, err_path.open("w") as err, CpuMeter(postmaster) as cpu:
         started = time.perf_counter()
-        child = subprocess.Popen([str(SUPPLYBRAIN), "import", str(directory), "--progress",
-                                  "always", "--progress-after", "5"], env=env,
-                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                 stderr=err)
         _pid, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
     child_cpu = usage.ru_utime + usage.ru_stime
@@ -68,17 +88,12 @@ def measured(directory: Path, url_text: str, postmaster: int | None) -> dict:
             "cpu": (child_cpu, cpu.server, max(0.0, cpu.others - child_cpu))}
 
 
-def one_size(server, root: Path, rows: int) -> dict:
+def one_size(server, root: Path, rows: int, before: Path | None, before_max: int) -> dict:
     from supplybrain_pipelines.importer import import_directory
 
-    url = migrated_database(server, f"import_{rows}")
-    url_text = url.render_as_string(hide_password=False)
     master = root / "master"
     if not master.exists():
         shutil.copytree(SCENARIO, master, ignore=shutil.ignore_patterns("orders.csv", "*.md"))
-    report = import_directory(url_text, master)
-    if not report.ok:
-        raise SystemExit("the master data did not load:\n" + "\n".join(report.lines()))
     folder = root / f"orders_{rows}" / "data"
     folder.mkdir(parents=True)
     t = time.perf_counter()
@@ -86,8 +101,15 @@ def one_size(server, root: Path, rows: int) -> dict:
     say(f"\n== {rows:,} rows: orders.csv of {size / 1e6:.0f} MB written in "
         f"{time.perf_counter() - t:.0f} s (not timed)")
     runs = {}
-    for name in ("first import", "re-import"):
-        run = measured(folder, url_text, server.pid())
+    for name in ("first import", "re-import", "before") if before and rows <= before_max else (
+            "first import", "re-import"):
+        database = f"import_{rows}" if name != "before" else f"import_{rows}_before"
+        url_text = migrated_database(server, database).render_as_string(hide_password=False)
+        if name != "re-import":
+            report = import_directory(url_text, master)
+            if not report.ok:
+                raise SystemExit("the master data did not load:\n" + "\n".join(report.lines()))
+        run = measured(folder, url_text, server.pid(), before if name == "before" else None)
         with connect(url_text) as conn:
             run["orders"] = conn.execute("SELECT count(*) FROM supplybrain.orders").fetchone()[0]
         summary = next((line for line in run["stdout"].splitlines()
@@ -104,10 +126,11 @@ def one_size(server, root: Path, rows: int) -> dict:
         for line in run["stderr"].splitlines()[-4:]:
             say(f"  stderr: {line}")
         runs[name] = run
+        if name != "first import":
+            with connect(server.url("postgres").render_as_string(hide_password=False),
+                         autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE {database}")
     shutil.rmtree(folder.parent, ignore_errors=True)
-    with connect(server.url("postgres").render_as_string(hide_password=False),
-                 autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE import_{rows}")
     return runs
 
 
@@ -117,14 +140,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="500000,5000000",
                         help="comma-separated row counts of orders.csv")
+    parser.add_argument("--before", metavar="REV", default="",
+                        help="also time the importer of git revision REV (e.g. 5444661, "
+                             "before issue 12) on each size, on a database of its own")
+    parser.add_argument("--before-max-rows", type=int, default=1_000_000,
+                        help="the largest size --before runs on")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     started = time.perf_counter()
     say(banner("import_scale", psycopg))
     results = {}
     with embedded_server("supplybrain-bench-import-") as (server, root):
+        before = None
+        if args.before:
+            before = root / "before"
+            before.mkdir()
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before,
+                                      "supplybrain_pipelines"], capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
         for rows in sizes:
-            results[rows] = one_size(server, root, rows)
+            results[rows] = one_size(server, root, rows, before, args.before_max_rows)
     say("\n== verdicts")
     ok = True
     for rows, runs in results.items():
@@ -135,6 +170,10 @@ def main() -> int:
         small = max(first["peak_mib"], again["peak_mib"]) <= TARGET_MIB
         ok = ok and right and fast and small
         peak = max(first["peak_mib"], again["peak_mib"])
+        if "before" in runs:
+            was = runs["before"]
+            say(f"{rows:>10,} rows before ({args.before}): {was['rows_s']:,.0f} rows/s, peak "
+                f"{was['peak_mib']:.0f} MiB, orders {was['orders']:,} rows")
         say(f"{rows:>10,} rows: written and re-import unchanged {verdict(right)}; "
             f"{first['rows_s']:,.0f} rows/s (re-import {again['rows_s']:,.0f}) >= "
             f"{TARGET_ROWS_S:,} {verdict(fast)}; peak {peak:.0f} MiB <= {TARGET_MIB} "

@@ -3,11 +3,18 @@
 Dagster's scheduler does not skip a tick when the run queue is full: each tick adds a QUEUED run,
 and with one run at a time a slow job would pile them up without bound. A guarded schedule
 returns ``SkipReason`` while a run of its job is queued or in progress.
+
+A run that has been NOT_STARTED or STARTING for longer than ``STALE_START`` is not counted: such
+a run never reached the run worker (a launch whose storage connection died with a PostgreSQL
+restart stays NOT_STARTED until run monitoring fails it, about 3.5 minutes later), and counting
+it would skip ticks for nothing. A healthy run leaves NOT_STARTED within milliseconds (it is
+QUEUED on submission) and STARTING within seconds (the worker reports RUN_START).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -20,13 +27,39 @@ IN_FLIGHT_STATUSES = [
     dg.DagsterRunStatus.CANCELING,
 ]
 
+#: States a run only passes through on its way to the worker. Stuck in one of them for longer
+#: than ``STALE_START`` (since its last status change), a run no longer counts as in flight.
+START_STATUSES = frozenset({dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING})
+STALE_START = timedelta(minutes=2)
 
-def in_flight_run(instance: dg.DagsterInstance, job_name: str) -> dg.DagsterRun | None:
-    """The newest queued or running run of ``job_name``, if any."""
+#: How many in-flight runs of one job the guard looks at (newest first) for one that counts.
+_LOOKED_AT = 20
+
+
+def holds_slot(status: dg.DagsterRunStatus, status_since: datetime, now: datetime,
+               stale_after: timedelta = STALE_START) -> bool:
+    """Whether a run in ``status`` since ``status_since`` counts as in flight at ``now``.
+
+    Every in-flight status counts, except NOT_STARTED or STARTING held for longer than
+    ``stale_after`` (exactly ``stale_after`` still counts)."""
+    if status not in IN_FLIGHT_STATUSES:
+        return False
+    if status in START_STATUSES:
+        return now - status_since <= stale_after
+    return True
+
+
+def in_flight_run(instance: dg.DagsterInstance, job_name: str,
+                  now: datetime | None = None) -> dg.DagsterRun | None:
+    """The newest run of ``job_name`` that is queued or running (see :func:`holds_slot`)."""
+    now = now or datetime.now(UTC)
     records = instance.get_run_records(
-        filters=dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT_STATUSES), limit=1
+        filters=dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT_STATUSES), limit=_LOOKED_AT
     )
-    return records[0].dagster_run if records else None
+    for record in records:
+        if holds_slot(record.dagster_run.status, record.update_timestamp, now):
+            return record.dagster_run
+    return None
 
 
 def guarded_schedule(

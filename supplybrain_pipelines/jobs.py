@@ -1,5 +1,11 @@
 """Jobs. Every job runs through the one-at-a-time run queue when a schedule, sensor or the UI
-starts it."""
+starts it.
+
+The queue starts runs by their ``dagster/priority`` tag, highest first, and in submission order
+within a priority (``QueuedRunCoordinatorDaemon._priority_sort``). Monitoring runs carry
+``MONITORING_PRIORITY``, every other run the default 0: a snapshot waits only for the run that
+holds the slot, never for the ingest or backfill runs queued before it.
+"""
 
 import dagster as dg
 
@@ -31,8 +37,12 @@ planning_job = dg.define_asset_job(
     "automation sensor runs the same assets when fresh orders or stock land).",
 )
 
+#: Run priority of monitoring runs (every other run: Dagster's default, 0).
+MONITORING_PRIORITY = 10
+
 monitoring_job = dg.define_asset_job(
     name="monitoring",
+    tags={"dagster/priority": str(MONITORING_PRIORITY)},
     selection=dg.AssetSelection.assets(*MONITORING_ASSETS),
     description="Write the monitoring snapshot of one 15-minute window (run config "
     "ops.monitoring_snapshot.config.window_start; empty = the window containing now), evaluate "

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import subprocess
 import sys
@@ -19,10 +20,13 @@ import time
 from pathlib import Path
 
 import psutil
+from sqlalchemy.exc import ArgumentError
 
 from supplybrain_pipelines.config import (
     APP_SCHEMA,
+    DATABASE_URL_ENV,
     DEFAULT_DAGSTER_DB,
+    EMBEDDED_PORT_ENV,
     LOCAL_STATE_DIR,
     PROJECT_ROOT,
     WB_MIN_INTERVAL_ENV,
@@ -33,7 +37,18 @@ from supplybrain_pipelines.config import (
 from supplybrain_pipelines.db.migrate import upgrade
 from supplybrain_pipelines.devstack.embedded import EmbeddedPostgres, create_missing_databases
 from supplybrain_pipelines.devstack.environment import dagster_env, prepare_dagster_home
-from supplybrain_pipelines.devstack.sandbox import start_if_no_real_accounts
+from supplybrain_pipelines.devstack.sandbox import (
+    SANDBOX_PORT_ENV,
+    sandbox_port,
+    start_if_no_real_accounts,
+)
+from supplybrain_pipelines.devstack.startup import (
+    StartupError,
+    check_port_free,
+    explain,
+    first_line,
+    port_taken,
+)
 
 STOP_GRACE_SECONDS = 30
 
@@ -68,9 +83,11 @@ def stop_process_tree(proc: subprocess.Popen, grace: float = STOP_GRACE_SECONDS)
 
 
 def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
+    """Run the local default until Ctrl-C; a known start-up failure is one sentence on stderr
+    and exit status 1 (``devstack/startup.py``)."""
     server: EmbeddedPostgres | None = None
     sandbox = None
-    app_url = database_url_from_env()
+    app_url = None
     stopping = False
 
     def _request_stop(signum, _frame):
@@ -83,8 +100,17 @@ def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
     # A handler set here is reset to the default in every child at exec.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        try:
+            app_url = database_url_from_env()
+            pg_port = embedded_port()
+            sandbox_port()
+        except (ValueError, ArgumentError) as exc:
+            raise StartupError(f"a setting is not valid ({first_line(str(exc))}); check "
+                               f"{DATABASE_URL_ENV}, {EMBEDDED_PORT_ENV} and "
+                               f"{SANDBOX_PORT_ENV}.") from None
+        check_port_free(host, port, "the Dagster UI", "./scripts/dev --port <port>")
         if app_url is None:
-            server = EmbeddedPostgres(LOCAL_STATE_DIR / "pgdata", embedded_port())
+            server = EmbeddedPostgres(LOCAL_STATE_DIR / "pgdata", pg_port)
             say(f"starting embedded PostgreSQL (data in {server.data_dir}, "
                 f"port {server.port}) ...")
             started = time.monotonic()
@@ -99,7 +125,13 @@ def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
         say(f"migrations applied: {', '.join(applied)}" if applied
             else "schema is up to date")
 
-        sandbox = start_if_no_real_accounts(app_url)
+        try:
+            sandbox = start_if_no_real_accounts(app_url)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise port_taken(sandbox_port(), "127.0.0.1", "the marketplace sandbox",
+                             f"{SANDBOX_PORT_ENV}=<port>") from None
         if sandbox is not None:
             say(f"no real marketplace account: serving the sandbox on {sandbox.url} "
                 "with its WB and MoySklad accounts registered")
@@ -123,6 +155,13 @@ def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
         say("stopping Dagster ...")
         stop_process_tree(proc)
         return proc.returncode if proc.returncode and proc.returncode > 0 else 0
+    except Exception as exc:
+        sentence = explain(exc, app_url, embedded=server is not None,
+                           state_dir=LOCAL_STATE_DIR)
+        if sentence is None:
+            raise
+        print(f"supplybrain dev: {sentence}", file=sys.stderr, flush=True)
+        return 1
     finally:
         if sandbox is not None:
             sandbox.stop()

@@ -1,5 +1,6 @@
 """Monitoring outputs (owned by ``assets/monitoring``): one snapshot row per 15-minute window,
-the alerts each snapshot raised, and every webhook notification that was attempted.
+the alerts each snapshot raised, and the outbox of webhook notifications (queued with the state
+that causes them, delivered by ``resources/notifier.py``; statuses in migration 0014).
 
 The snapshot keeps the old backend's eleven counters under their old names; everything newer
 (sync health, order volume, watermarks, quarantine counts, further numeric metrics) lives in
@@ -72,13 +73,19 @@ monitoring_notifications = sa.Table(
     sa.Column("format", sa.Text, nullable=False),
     sa.Column("destination", sa.Text, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("payload", JSONB, nullable=False),
     timestamp("created_at"),
     timestamp("updated_at"),
+    timestamp("next_attempt_at"),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint("event_key", name="uq_monitoring_notifications_event_key"),
     sa.CheckConstraint("kind IN ('status_change', 'run_failure')", name="kind"),
     sa.CheckConstraint("format IN ('generic', 'slack', 'telegram')", name="format"),
-    sa.CheckConstraint("status IN ('sent', 'failed')", name="status"),
+    sa.CheckConstraint("status IN ('pending', 'failed', 'refused', 'sent', 'expired')",
+                       name="status"),
+    sa.Index("ix_monitoring_notifications_undelivered", "id",
+             postgresql_where=sa.text("status IN ('pending', 'failed', 'refused')")),
 )

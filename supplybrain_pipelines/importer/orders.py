@@ -52,8 +52,8 @@ class OrderWrites:
     days: set[date] = field(default_factory=set)
 
     def upsert(self, conn: Connection, source: str) -> None:
-        """Upsert the lines of table ``source`` (ORDER_COLUMNS, distinct keys). The first
-        call takes the ``orders`` lock, which the transaction holds until it ends."""
+        """Upsert the lines of table ``source`` (ORDER_COLUMNS, distinct keys) under the
+        ``orders`` lock (taken by the first call, held until the transaction ends)."""
         tz = business_timezone_name()
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('supplybrain.orders'))"))
         select = f"SELECT {', '.join(ORDER_COLUMNS)} FROM {source}"

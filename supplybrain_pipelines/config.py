@@ -15,7 +15,8 @@ from sqlalchemy.engine import URL, make_url
 DATABASE_URL_ENV = "SUPPLYBRAIN_DATABASE_URL"
 #: Port of the embedded PostgreSQL that ``supplybrain dev`` starts when no URL is given.
 EMBEDDED_PORT_ENV = "SUPPLYBRAIN_EMBEDDED_PG_PORT"
-DEFAULT_EMBEDDED_PORT = 55432
+#: Below Linux's ephemeral port range (32768-60999), which outgoing connections draw from.
+DEFAULT_EMBEDDED_PORT = 25432
 #: Name of the database that holds Dagster's run, event and schedule storage.
 DAGSTER_DB_ENV = "DAGSTER_PG_DB"
 DEFAULT_DAGSTER_DB = "dagster"

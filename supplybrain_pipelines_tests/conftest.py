@@ -2,7 +2,8 @@
 
 With ``SUPPLYBRAIN_DATABASE_URL`` set, tests create throw-away databases on that server (the role
 needs CREATEDB). Otherwise the session starts an embedded PostgreSQL in a temporary folder on a
-free loopback port and stops it (by its PID file, through pg_ctl) when the session ends.
+free loopback port below the ephemeral range (another one if that turns out taken) and stops it
+(by its PID file, through pg_ctl) when the session ends.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from sqlalchemy.engine import URL
 from supplybrain_pipelines.config import dagster_storage_env, database_url_from_env
 from supplybrain_pipelines.db.migrate import upgrade
 from supplybrain_pipelines.devstack.embedded import (
-    EmbeddedPostgres,
     ensure_database,
-    free_port,
     libpq_params,
+    start_on_free_port,
 )
 from supplybrain_pipelines.devstack.environment import INSTANCE_CONFIG
 
@@ -38,8 +38,7 @@ def pg_server_url() -> Iterator[URL]:
         yield external.set(database="postgres")
         return
     root = Path(tempfile.mkdtemp(prefix="supplybrain-test-pg-"))
-    server = EmbeddedPostgres(root / "data", free_port(), fast_unsafe=True)
-    server.start()
+    server = start_on_free_port(root / "data", fast_unsafe=True)
     try:
         yield server.url()
     finally:

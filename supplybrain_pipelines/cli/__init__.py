@@ -20,7 +20,7 @@ def cli() -> None:
     """Operate the Maconly Supply Brain pipelines.
 
     The database is SUPPLYBRAIN_DATABASE_URL, or the embedded local default that `make dev`
-    starts (127.0.0.1:55432) when it is unset.
+    starts (127.0.0.1:25432) when it is unset.
     """
 
 

@@ -1,15 +1,24 @@
 """Unified facts: ``orders`` (every channel, mapped to SKU units or bundles), its daily rollup
 ``orders_daily``, and current ``stock``. Set-based SQL; each asset owns the tables it names.
 
-``orders`` is refreshed incrementally: raw rows stamped (``ingested_at``) since the last
-refresh, plus rows that were unmatched and may map now. Both are found through indexes (the BRIN
-index on ``ingested_at``, the raw table's key for the unmatched lines' order ids), never by a
-scan of the whole order history. ``orders_daily`` is recomputed only for the days those rows
-touch, in the same transaction, so the two never disagree. A day is a calendar day in the
-business time zone (``SUPPLYBRAIN_BUSINESS_TZ``, default Europe/Moscow; ``db/orders_rollup.py``).
+``orders`` is refreshed incrementally: raw rows stamped (``ingested_at``) at or after the
+watermark, plus rows that were unmatched and may map now. Both are found through indexes (the
+BRIN index on ``ingested_at``, the raw table's key for the unmatched lines' order ids), never by
+a scan of the whole order history. ``orders_daily`` is recomputed only for the days those rows
+touch (a line whose business day moved: its old day too), in the same transaction, so the two
+never disagree. A day is a calendar day in the business time zone (``SUPPLYBRAIN_BUSINESS_TZ``,
+default Europe/Moscow; ``db/orders_rollup.py``).
+
+The watermark does not rely on Dagster's one-run queue. ``ingested_at`` is the writing
+transaction's start (``now()``), and a page can commit long after it began, so the next
+watermark is not this refresh's start but the start of the oldest transaction still open in the
+database when the refresh reads (``next_watermark``): a row this refresh cannot see yet was
+written by such a transaction, or by one that began later, and the next refresh reads it. Rows
+read twice are harmless (the upsert changes only what differs). Refreshes serialise on an
+advisory lock, which ``supplybrain import`` takes too.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from sqlalchemy import func, select, text
@@ -22,6 +31,36 @@ from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 GROUP = "ingest"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Taken off the oldest open transaction's start: a backend publishes its transaction's start
+#: just after fixing it, and a clock step back of the server stays covered up to this.
+WATERMARK_MARGIN = timedelta(seconds=5)
+
+#: Open transactions of this database's client sessions: the oldest start, and how many
+#: sessions of other roles hide theirs (pg_stat_activity shows them only to members of the
+#: role or of pg_read_all_stats). Read first in the refresh's transaction: PostgreSQL keeps
+#: that transaction's view of pg_stat_activity from its first read.
+OPEN_TRANSACTIONS = """
+SELECT min(xact_start), count(*) FILTER (WHERE query = '<insufficient privilege>')
+FROM pg_stat_activity
+WHERE datname = current_database() AND backend_type = 'client backend'
+"""
+
+
+def next_watermark(previous: datetime, oldest_open_start: datetime, hidden_sessions: int,
+                   margin: timedelta = WATERMARK_MARGIN) -> datetime:
+    """The watermark after a refresh that read every raw row stamped at or after ``previous``.
+
+    ``oldest_open_start`` is the start of the oldest transaction open in the database when the
+    refresh began to read (its own included, so there always is one). A raw row the refresh did
+    not see was committed later by a transaction open then, or begun after: either way its
+    ``ingested_at`` (its transaction's start) is not before that start, so the next refresh
+    reads from there, less ``margin``. While sessions of other roles hide their transactions
+    (``hidden_sessions``) nothing is known about them, and the watermark stays at ``previous``.
+    """
+    if hidden_sessions:
+        return previous
+    return oldest_open_start - margin
+
 
 UPSERT_ORDERS = """
 INSERT INTO supplybrain.orders AS o (channel, account_id, order_id, ordered_at, item_key,
@@ -44,6 +83,23 @@ WHERE (o.ordered_at, o.item_key, o.article_id, o.bundle_type_id, o.color_id, o.s
 RETURNING (o.ordered_at AT TIME ZONE :tz)::date AS day
 """
 
+#: UPSERT_ORDERS with the number of lines it wrote (new or changed) and the business days to
+#: roll up again: each written line's day, and the day a changed line was on before (the
+#: statement's snapshot still holds the stored row), so a line that moved leaves no stale day.
+UPSERT_ORDERS_DAYS = f"""
+WITH written AS (
+{UPSERT_ORDERS[:UPSERT_ORDERS.rindex("RETURNING")]}
+RETURNING o.channel, o.account_id, o.order_id, (o.ordered_at AT TIME ZONE :tz)::date AS day
+), before AS (
+    SELECT (SELECT (p.ordered_at AT TIME ZONE :tz)::date FROM supplybrain.orders p
+            WHERE p.channel = w.channel AND p.account_id = w.account_id
+              AND p.order_id = w.order_id) AS day
+    FROM written w
+)
+SELECT (SELECT count(*) FROM written),
+       ARRAY(SELECT day FROM written UNION SELECT day FROM before WHERE day IS NOT NULL)
+"""
+
 #: One WB order row is one unit. A barcode maps to an article's bundle type in a size, or to a
 #: single piece (colour set, bundle type NULL), which is a SKU unit.
 WB_ORDERS = """
@@ -54,7 +110,7 @@ FROM supplybrain.wb_orders w
 LEFT JOIN supplybrain.article_wb_mapping m ON m.wb_sku = w.barcode
 LEFT JOIN supplybrain.sku_unit su ON m.bundle_type_id IS NULL AND su.article_id = m.article_id
      AND su.color_id = m.color_id AND su.size_id = m.size_id
-WHERE w.ingested_at > :watermark
+WHERE w.ingested_at >= :watermark
    OR w.srid = ANY (ARRAY(SELECT order_id FROM supplybrain.orders
                           WHERE channel = 'wb' AND article_id IS NULL))
 ORDER BY w.srid, m.id
@@ -71,7 +127,8 @@ FROM supplybrain.ms_order_positions p
 JOIN supplybrain.ms_customer_orders c ON c.id = p.order_id
 LEFT JOIN supplybrain.ms_assortment a ON a.id = p.assortment_id
 LEFT JOIN supplybrain.sku_unit su ON su.id = a.sku_unit_id
-WHERE p.ingested_at > :watermark OR c.ingested_at > :watermark OR a.ingested_at > :watermark
+WHERE p.ingested_at >= :watermark OR c.ingested_at >= :watermark
+   OR a.ingested_at >= :watermark
 """
 
 #: An ingested MoySklad line whose position left its order goes too. Lines loaded by
@@ -81,6 +138,23 @@ DELETE FROM supplybrain.orders o
 WHERE o.channel = 'moysklad' AND o.item_key NOT LIKE 'sku:%'
   AND NOT EXISTS (SELECT 1 FROM supplybrain.ms_order_positions p WHERE p.id = o.order_id)
 RETURNING (o.ordered_at AT TIME ZONE :tz)::date AS day
+"""
+
+#: UPSERT_ORDERS with the number of lines it wrote (new or changed) and the business days to
+#: roll up again: each written line's day, and the day a changed line was on before (the
+#: statement's snapshot still holds the stored row), so a line that moved leaves no stale day.
+UPSERT_ORDERS_DAYS = f"""
+WITH written AS (
+{UPSERT_ORDERS[:UPSERT_ORDERS.rindex("RETURNING")]}
+RETURNING o.channel, o.account_id, o.order_id, (o.ordered_at AT TIME ZONE :tz)::date AS day
+), before AS (
+    SELECT (SELECT (p.ordered_at AT TIME ZONE :tz)::date FROM supplybrain.orders p
+            WHERE p.channel = w.channel AND p.account_id = w.account_id
+              AND p.order_id = w.order_id) AS day
+    FROM written w
+)
+SELECT (SELECT count(*) FROM written),
+       ARRAY(SELECT day FROM written UNION SELECT day FROM before WHERE day IS NOT NULL)
 """
 
 @dg.multi_asset(
@@ -103,29 +177,35 @@ def orders_and_rollup(context: dg.AssetExecutionContext, warehouse: PostgresWare
     tz = business_timezone_name()
     with warehouse.transaction() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('supplybrain.orders'))"))
+        oldest_open, hidden = conn.execute(text(OPEN_TRANSACTIONS)).one()
         watermark = conn.execute(select(w.watermark).where(w.target == "orders")
                                  ).scalar_one_or_none() or EPOCH
-        started = conn.execute(select(func.now())).scalar_one()
         days: set = set()
         changed = 0
         for source in (WB_ORDERS, MS_POSITIONS):
-            result = conn.execute(text(UPSERT_ORDERS.format(select=source)),
-                                  {"watermark": watermark, "tz": tz}).scalars().all()
-            changed += len(result)
-            days.update(result)
+            written, written_days = conn.execute(text(UPSERT_ORDERS_DAYS.format(select=source)),
+                                                 {"watermark": watermark, "tz": tz}).one()
+            changed += written
+            days.update(written_days)
         removed = conn.execute(text(DROP_REMOVED_POSITIONS), {"tz": tz}).scalars().all()
         days.update(removed)
         rebuild_days(conn, days, tz)
+        following = next_watermark(watermark, oldest_open, hidden)
         conn.execute(text(
             "INSERT INTO supplybrain.refresh_watermarks (target, watermark) "
-            "VALUES ('orders', :now) ON CONFLICT (target) DO UPDATE SET watermark = :now"),
-            {"now": started})
+            "VALUES ('orders', :mark) ON CONFLICT (target) DO UPDATE SET watermark = :mark"),
+            {"mark": following})
         unmatched = conn.execute(select(func.count()).select_from(t.orders).where(
             t.orders.c.article_id.is_(None))).scalar_one()
+    if hidden:
+        context.log.warning(f"orders: {hidden} sessions of other roles hide their transactions "
+                            "from pg_stat_activity; the watermark stays where it was")
     context.log.info(f"orders: {changed} changed, {len(removed)} removed, "
-                     f"{len(days)} days rolled up (since {watermark.isoformat()})")
+                     f"{len(days)} days rolled up (since {watermark.isoformat()}; "
+                     f"next from {following.isoformat()})")
     yield dg.MaterializeResult(asset_key="orders", metadata=table_metadata(
-        warehouse, t.orders, changed=changed, removed=len(removed), unmatched_lines=unmatched))
+        warehouse, t.orders, changed=changed, removed=len(removed), unmatched_lines=unmatched,
+        watermark=following.isoformat()))
     yield dg.MaterializeResult(asset_key="orders_daily", metadata=table_metadata(
         warehouse, t.orders_daily, days_recomputed=len(days)))
 

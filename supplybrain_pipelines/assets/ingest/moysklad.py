@@ -30,6 +30,7 @@ from supplybrain_pipelines.assets.ingest._run import (
     Outcome,
     for_each_account,
     materialize_result,
+    page_budget,
     start_time,
 )
 from supplybrain_pipelines.assets.ingest.state import (
@@ -173,6 +174,7 @@ def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestCo
                      "state_id", "deleted_at")
     position_columns = ("id", "order_id", "assortment_id", "quantity", "price")
     accounts = t.moysklad_integration_accounts.c
+    budget = page_budget(context, config)
 
     def work(account: Account, outcome: Outcome) -> None:
         with warehouse.transaction() as conn:
@@ -184,7 +186,7 @@ def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestCo
         marks = {"account_id": account.id,
                  "cancelled": sorted(cancelled_state_ids(client.customer_order_states(), names))}
         start = start_time(cursor_at, config)
-        for page in client.customer_orders(moysklad_query_time(start)):
+        for page in budget.pages(client.customer_orders(moysklad_query_time(start)), outcome):
             sources: list = []  # the raw record of each row, for the quarantine
             rows, rejected = validate_page(page, MsOrder, key=lambda r: r.id,
                                            version=lambda r: r.updated, sources=sources)

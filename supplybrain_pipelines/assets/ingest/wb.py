@@ -30,6 +30,7 @@ from supplybrain_pipelines.assets.ingest._run import (
     Outcome,
     for_each_account,
     materialize_result,
+    page_budget,
     start_time,
 )
 from supplybrain_pipelines.assets.ingest.state import (
@@ -70,6 +71,7 @@ def ingest_incremental(context: dg.AssetExecutionContext, config: IngestConfig,
     account before are still being written; each account's health is queued behind its pages
     (a success is recorded only once they are committed)."""
     run_id = context.run.run_id
+    budget = page_budget(context, config)
 
     def work(account: Account, outcome: Outcome) -> None:
         with warehouse.transaction() as conn:
@@ -90,8 +92,8 @@ def ingest_incremental(context: dg.AssetExecutionContext, config: IngestConfig,
                              f"from {date_from}: {written.rows} rows, "
                              f"{written.quarantined} quarantined")
 
-        for page in client.pages(feed.endpoint, wb_query_time(start),
-                                 max_pages=config.max_pages):
+        for page in budget.pages(client.pages(feed.endpoint, wb_query_time(start),
+                                              max_pages=config.max_pages), outcome):
             keys, page_chunks = split_page(page.records, feed)
             parts, submitted = PageChunks(keys), False
             try:

@@ -278,7 +278,9 @@ def _ingest(url, marketplace):
     context = SimpleNamespace(log=logging.getLogger("test"), run=SimpleNamespace(run_id="r"))
     warehouse = PostgresWarehouse(database_url=url_text(url))
     try:
-        return ingest_incremental(context, IngestConfig(), warehouse, marketplace, ORDERS)
+        # no page budget: this stand-in context has no instance to read the run's start from
+        return ingest_incremental(context, IngestConfig(page_budget_seconds=None), warehouse,
+                                  marketplace, ORDERS)
     finally:
         warehouse.teardown_after_execution(None)
 

@@ -33,6 +33,14 @@ STATE_DIR_ENV = "SUPPLYBRAIN_STATE_DIR"
 LOCAL_STATE_DIR = Path(os.environ.get(STATE_DIR_ENV) or PROJECT_ROOT / ".local").resolve()
 
 
+#: The Fernet key(s) that encrypt marketplace tokens at rest (token_crypto.py): comma-separated,
+#: the first encrypts, every one decrypts. Or a file of keys, one a line (compose: a secret).
+TOKEN_KEY_ENV = "SUPPLYBRAIN_TOKEN_KEY"
+TOKEN_KEY_FILE_ENV = "SUPPLYBRAIN_TOKEN_KEY_FILE"
+#: Without either, the local default's key file, created once by ``supplybrain dev``.
+LOCAL_TOKEN_KEY_NAME = "token.key"
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 

@@ -8,6 +8,7 @@ free loopback port below the ephemeral range (another one if that turns out take
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import uuid
@@ -20,7 +21,12 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from supplybrain_pipelines.config import dagster_storage_env, database_url_from_env
+from supplybrain_pipelines.config import (
+    TOKEN_KEY_ENV,
+    TOKEN_KEY_FILE_ENV,
+    dagster_storage_env,
+    database_url_from_env,
+)
 from supplybrain_pipelines.db.migrate import upgrade
 from supplybrain_pipelines.devstack.embedded import (
     ensure_database,
@@ -28,6 +34,12 @@ from supplybrain_pipelines.devstack.embedded import (
     start_on_free_port,
 )
 from supplybrain_pipelines.devstack.environment import INSTANCE_CONFIG
+
+#: The token key of the whole test session (a fixed test key, never a real one), set before any
+#: test runs so that the Dagster processes the tests start inherit it (token_crypto.py).
+TEST_TOKEN_KEY = "sjk8agHpG0wYT7TtbHV57ioOW5b41p5C-UvZeb0Iybw="
+os.environ[TOKEN_KEY_ENV] = TEST_TOKEN_KEY
+os.environ.pop(TOKEN_KEY_FILE_ENV, None)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from supplybrain_pipelines.config import DATABASE_URL_ENV
+from supplybrain_pipelines.config import DATABASE_URL_ENV, TOKEN_KEY_ENV
 from supplybrain_pipelines.devstack.embedded import libpq_params
 
 #: The console script that ``uv sync`` installs beside the interpreter.
@@ -62,10 +62,10 @@ def drop_database(server_url: URL, name: str) -> None:
 
 
 def cli_env(database_url: URL | str | None, **extra: str) -> dict[str, str]:
-    """The environment of a ``supplybrain`` subprocess: ours without any project setting,
-    then ``SUPPLYBRAIN_DATABASE_URL`` and ``extra``."""
+    """The environment of a ``supplybrain`` subprocess: ours without any project setting but
+    the session's token key (conftest), then ``SUPPLYBRAIN_DATABASE_URL`` and ``extra``."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SUPPLYBRAIN_", "DAGSTER_"))}
+           if not k.startswith(("SUPPLYBRAIN_", "DAGSTER_")) or k == TOKEN_KEY_ENV}
     if database_url is not None:
         env[DATABASE_URL_ENV] = url_text(database_url) if isinstance(database_url, URL) \
             else database_url

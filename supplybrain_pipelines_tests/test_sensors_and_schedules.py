@@ -12,6 +12,7 @@ from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.definitions import defs
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 from supplybrain_pipelines.sensors import wb_account_backfill_sensor
+from supplybrain_pipelines.token_crypto import encrypt_token
 from supplybrain_pipelines_tests.fixtures_db import url_text
 
 
@@ -26,7 +27,8 @@ def add_account(url, name: str) -> int:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         return conn.execute(sa.insert(t.wb_integration_accounts).values(
-            name=name, api_token="x" * 40).returning(t.wb_integration_accounts.c.id)).scalar_one()
+            name=name, api_token_encrypted=encrypt_token("x" * 40))
+            .returning(t.wb_integration_accounts.c.id)).scalar_one()
 
 
 def set_active(url, account_id: int, active: bool) -> None:

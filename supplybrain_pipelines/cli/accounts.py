@@ -3,6 +3,10 @@
 Tokens are read from a hidden prompt or from standard input, never from argv (where ``ps`` and
 shell history would show them), and are never printed: ``list`` shows only the last 4 characters.
 
+Tokens are stored encrypted under the key from ``SUPPLYBRAIN_TOKEN_KEY`` or
+``SUPPLYBRAIN_TOKEN_KEY_FILE`` (``token_crypto.py``); ``rotate-key`` re-encrypts them all under a
+new key, and ``new-key`` prints one. A missing or wrong key ends the command with one sentence.
+
 ``add`` refuses a token no HTTP header can carry and a base URL that is not an http(s) URL
 (``logic/accounts.py``), then, unless ``--no-check``, makes one authenticated call (WB
 ``/ping``, MoySklad ``/context/employee``) and writes the account only if the API accepted the
@@ -22,6 +26,16 @@ from sqlalchemy import func, insert, select, update
 from supplybrain_pipelines.cli._session import transaction
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.accounts import base_url_problem, token_problem
+from supplybrain_pipelines.token_crypto import (
+    TokenKeys,
+    configured_keys,
+    decrypt_token,
+    encrypt_token,
+    generate_key,
+    reencrypt_token,
+    token_hint,
+    write_key_file,
+)
 
 if TYPE_CHECKING:
     from supplybrain_pipelines.resources.marketplace import ApiError
@@ -117,12 +131,15 @@ def add(kind: str, name: str, external_id: str | None, base_url: str | None,
         if problem is not None:
             raise click.ClickException(problem)
     token = _read_token()
+    keys = configured_keys()  # no key: one sentence before any call
     with transaction() as conn:
         # The database first (not migrated, not answering: one line, no call to the API).
         conn.execute(select(table.c.id).limit(0))
         checked = _check("add", kind, token, base_url) if check else None
         new_id = conn.execute(
-            insert(table).values({"name": name, id_column: external_id, "api_token": token,
+            insert(table).values({"name": name, id_column: external_id,
+                                  "api_token_encrypted": encrypt_token(token, keys),
+                                  "token_hint": token_hint(token),
                                   "base_url": base_url, "is_active": True})
             .returning(table.c.id)
         ).scalar_one()
@@ -148,7 +165,7 @@ def list_(kind: str | None) -> None:
             for row in conn.execute(select(table).order_by(table.c.id)).mappings():
                 rows.append((name, str(row["id"]), row["name"], row[id_column] or "-",
                              _status(row["is_active"], row["suspended_at"]),
-                             row["base_url"] or "-", mask_token(row["api_token"])))
+                             row["base_url"] or "-", f"…{row['token_hint']}"))
     if not rows:
         click.echo("no accounts; add one with `supplybrain accounts add --kind wb --name NAME`")
         return
@@ -192,17 +209,23 @@ def activate(kind: str, account_id: int, new_token: bool, check: bool) -> None:
     table, _ = KINDS[kind]
     h = t.account_health
     token = _read_token() if new_token else None
+    keys = configured_keys() if token is not None or check else None
     with transaction() as conn:
-        before = conn.execute(select(table.c.is_active, table.c.suspended_at, table.c.api_token,
-                                     table.c.base_url)
+        before = conn.execute(select(table.c.is_active, table.c.suspended_at,
+                                     table.c.api_token_encrypted, table.c.base_url)
                               .where(table.c.id == account_id).with_for_update()).first()
         if before is None:
             raise _no_such_account(kind, account_id)
-        checked = (_check("activate", kind, token or before.api_token, before.base_url)
-                   if check else None)
+        if check:
+            stored = token or decrypt_token(before.api_token_encrypted, keys,
+                                            what=f"the token of {kind} account {account_id}")
+            checked = _check("activate", kind, stored, before.base_url)
+        else:
+            checked = None
         values = {"is_active": True, "suspended_at": None, "suspended_reason": None}
         if token is not None:
-            values["api_token"] = token
+            values |= {"api_token_encrypted": encrypt_token(token, keys),
+                       "token_hint": token_hint(token)}
         if token is not None or not before.is_active:
             conn.execute(update(table).where(table.c.id == account_id)
                          .values(**values, updated_at=func.now()))
@@ -222,3 +245,57 @@ def activate(kind: str, account_id: int, new_token: bool, check: bool) -> None:
 def _no_such_account(kind: str, account_id: int) -> click.ClickException:
     return click.ClickException(f"There is no {kind} account with id {account_id}; "
                                 "see `supplybrain accounts list`.")
+
+
+@accounts.command(name="new-key")
+def new_key() -> None:
+    """Print a new random token key (Fernet), for SUPPLYBRAIN_TOKEN_KEY or a key file."""
+    click.echo(generate_key())
+
+
+@accounts.command(name="rotate-key")
+@click.option("--generate", is_flag=True,
+              help="Put a new key first in the key file (SUPPLYBRAIN_TOKEN_KEY_FILE or the "
+                   "local .local/token.key), re-encrypt, then leave only the new key in it.")
+def rotate_key(generate: bool) -> None:
+    """Re-encrypt every stored token under the first configured key, in one transaction: with
+    SUPPLYBRAIN_TOKEN_KEY=NEW,OLD every token ends under NEW; then drop OLD. A token that no
+    configured key opens stops it, and nothing is written."""
+    keys = configured_keys()
+    new = None
+    if generate:
+        if keys.file is None:
+            raise click.ClickException(
+                f"--generate rewrites a key file, but the key comes from {keys.source}; put a "
+                "new key (`supplybrain accounts new-key`) first in it, keep the old one after a "
+                "comma, run `supplybrain accounts rotate-key`, then remove the old one.")
+        new = generate_key()
+        old = [key.decode("ascii") for key in keys.keys]
+        _write_keys(keys, [new, *old])  # a crash from here on leaves a file that opens both
+        keys = TokenKeys((new.encode("ascii"), *keys.keys), keys.source, keys.file)
+    count = 0
+    with transaction() as conn:
+        for kind, (table, _) in sorted(KINDS.items()):
+            rows = conn.execute(select(table.c.id, table.c.api_token_encrypted)
+                                .order_by(table.c.id).with_for_update()).all()
+            for row in rows:
+                value = reencrypt_token(row.api_token_encrypted, keys,
+                                        what=f"the token of {kind} account {row.id}")
+                conn.execute(update(table).where(table.c.id == row.id)
+                             .values(api_token_encrypted=value))
+            count += len(rows)
+    if new is not None:
+        _write_keys(keys, [new])
+        click.echo(f"re-encrypted {count} token(s) under a new key; {keys.file} holds only it "
+                   "now (restart the Dagster processes that read it)")
+    else:
+        click.echo(f"re-encrypted {count} token(s) under the first key of {keys.source}; "
+                   "every other key there can be removed now")
+
+
+def _write_keys(keys: TokenKeys, values: list[str]) -> None:
+    try:
+        write_key_file(keys.file, values)
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write the key file {keys.file} ({exc.strerror}); "
+                                   "every token still opens with the keys in it.") from None

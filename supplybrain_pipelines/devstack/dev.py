@@ -2,7 +2,8 @@
 
 1. PostgreSQL: ``SUPPLYBRAIN_DATABASE_URL`` if set, else the embedded server with its data in
    ``.local/pgdata`` (kept across restarts).
-2. The application and Dagster databases exist, and the migrations are applied.
+2. The application and Dagster databases exist, the token key exists (``.local/token.key``,
+   created once unless ``SUPPLYBRAIN_TOKEN_KEY(_FILE)`` is set), and the migrations are applied.
 3. Without a real marketplace account, the sandbox serves WB and MoySklad on loopback and its
    business fills the master data (``devstack/sandbox.py``).
 4. ``dagster dev`` runs on 127.0.0.1 with DAGSTER_HOME in ``.local/dagster_home``.
@@ -49,6 +50,7 @@ from supplybrain_pipelines.devstack.startup import (
     first_line,
     port_taken,
 )
+from supplybrain_pipelines.token_crypto import ensure_local_key
 
 STOP_GRACE_SECONDS = 30
 
@@ -121,6 +123,9 @@ def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
             say(f"using PostgreSQL at {redact(app_url)}")
         for name in create_missing_databases(app_url, DEFAULT_DAGSTER_DB):
             say(f"created database {name}")
+        key_file = ensure_local_key()  # before the migrations: 0016 encrypts with it
+        if key_file is not None:
+            say(f"created the token key {key_file} (stored tokens open only with it)")
         applied = upgrade(app_url)
         say(f"migrations applied: {', '.join(applied)}" if applied
             else "schema is up to date")

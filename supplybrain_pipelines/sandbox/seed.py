@@ -18,6 +18,14 @@ from sqlalchemy.exc import DBAPIError
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.resources.warehouse import bulk_upsert
 from supplybrain_pipelines.sandbox.model import MS_PREFIX, Account, Business
+from supplybrain_pipelines.token_crypto import (
+    TokenKeyError,
+    TokenKeys,
+    configured_keys,
+    decrypt_token,
+    encrypt_token,
+    token_hint,
+)
 
 TABLES = ("article", "color", "size", "bundle_type", "warehouse", "sku_unit", "bundle_recipe",
           "article_wb_mapping", "planning_settings", "global_planning_settings",
@@ -131,10 +139,26 @@ def load_master_data(conn: Connection, business: Business) -> dict[str, int]:
     return written
 
 
+def _stored_ciphertext(conn: Connection, table: sa.Table, account: Account,
+                       keys: TokenKeys) -> str:
+    """The account's stored ciphertext when it already holds ``account.token`` (Fernet is
+    randomised: encrypting again would rewrite an unchanged row), else a new one."""
+    stored = conn.execute(sa.select(table.c.api_token_encrypted).where(
+        table.c.name == account.name).order_by(table.c.id).limit(1)).scalar_one_or_none()
+    if stored is not None:
+        try:
+            if decrypt_token(stored, keys) == account.token:
+                return stored
+        except TokenKeyError:  # under a key no longer configured: store it again
+            pass
+    return encrypt_token(account.token, keys)
+
+
 def _register(conn: Connection, table: sa.Table, id_column: str, account: Account,
-              base_url: str) -> None:
+              base_url: str, keys: TokenKeys) -> None:
     values = {"name": account.name, id_column: account.external_id,
-              "api_token": account.token, "is_active": True, "base_url": base_url}
+              "api_token_encrypted": _stored_ciphertext(conn, table, account, keys),
+              "token_hint": token_hint(account.token), "is_active": True, "base_url": base_url}
     try:
         _upsert_one(conn, table, table.c.name == account.name, values, touch=True)
     except DBAPIError as exc:  # the statement's parameters hold the token: keep them out
@@ -144,10 +168,12 @@ def _register(conn: Connection, table: sa.Table, id_column: str, account: Accoun
 
 def register_accounts(conn: Connection, business: Business, base_url: str) -> None:
     """Upsert the business's accounts (matched by name), active, pointing at the sandbox:
-    WB at ``base_url``, MoySklad at ``base_url + "/api/remap/1.2"``."""
+    WB at ``base_url``, MoySklad at ``base_url + "/api/remap/1.2"``. Tokens are stored encrypted
+    under the configured key (``token_crypto``; a ``TokenKeyError`` without one)."""
     root = base_url.rstrip("/")
+    keys = configured_keys()
     for account in business.wb_accounts:
-        _register(conn, t.wb_integration_accounts, "supplier_id", account, root)
+        _register(conn, t.wb_integration_accounts, "supplier_id", account, root, keys)
     for account in business.moysklad_accounts:
         _register(conn, t.moysklad_integration_accounts, "account_id", account,
-                  root + MS_PREFIX)
+                  root + MS_PREFIX, keys)

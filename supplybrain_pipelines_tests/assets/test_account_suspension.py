@@ -15,6 +15,7 @@ from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.resources.marketplace import Account, ApiError
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 from supplybrain_pipelines.sensors import wb_account_backfill_sensor
+from supplybrain_pipelines.token_crypto import encrypt_token
 from supplybrain_pipelines_tests.assets.test_ingest_e2e import (  # noqa: F401 (fixtures)
     business,
     ingest,
@@ -56,7 +57,8 @@ def _account(url) -> Account:
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         account_id = conn.execute(sa.insert(t.wb_integration_accounts).values(
-            name="shop", api_token=TOKEN).returning(t.wb_integration_accounts.c.id)).scalar_one()
+            name="shop", api_token_encrypted=encrypt_token(TOKEN))
+            .returning(t.wb_integration_accounts.c.id)).scalar_one()
     engine.dispose()
     return Account("wb", account_id, "shop", TOKEN)
 

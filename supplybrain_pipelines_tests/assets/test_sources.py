@@ -9,6 +9,7 @@ import pytest
 
 from supplybrain_pipelines.config import DATABASE_URL_ENV
 from supplybrain_pipelines.definitions import defs
+from supplybrain_pipelines.token_crypto import encrypt_token
 from supplybrain_pipelines_tests.fixtures_db import (
     execute,
     url_text,
@@ -61,8 +62,8 @@ def observer(migrated_db_url, dagster_instance, monkeypatch) -> Observer:
 
 
 def add_wb_account(observer: Observer, name: str = "Shop") -> None:
-    observer.sql("INSERT INTO supplybrain.wb_integration_accounts (name, api_token) "
-                 "VALUES (:name, :token)", name=name, token=TOKEN)
+    observer.sql("INSERT INTO supplybrain.wb_integration_accounts (name, api_token_encrypted) "
+                 "VALUES (:name, :token)", name=name, token=encrypt_token(TOKEN))
 
 
 def test_observation_records_versions_and_counts(observer):
@@ -111,8 +112,9 @@ def test_adding_and_deactivating_accounts_change_only_their_version(observer):
     assert (deactivated[MS], deactivated[RULES]) == (empty[MS], empty[RULES])
     assert observer.latest(WB)[1] == {"dagster/row_count": 1, "active": 0, "inactive": 1}
 
-    observer.sql("INSERT INTO supplybrain.moysklad_integration_accounts (name, api_token) "
-                 "VALUES ('Склад', :token)", token=TOKEN[::-1])
+    observer.sql("INSERT INTO supplybrain.moysklad_integration_accounts "
+                 "(name, api_token_encrypted) VALUES ('Склад', :token)",
+                 token=encrypt_token(TOKEN[::-1]))
     observer.observe()
     ms_added = observer.versions()
     assert ms_added[MS] != deactivated[MS]
@@ -123,8 +125,8 @@ def test_replacing_a_token_changes_the_version_through_updated_at(observer):
     add_wb_account(observer)
     observer.observe()
     before = observer.versions()[WB]
-    observer.sql("UPDATE supplybrain.wb_integration_accounts SET api_token = :token, "
-                 "updated_at = now()", token=TOKEN + "-rotated")
+    observer.sql("UPDATE supplybrain.wb_integration_accounts SET api_token_encrypted = "
+                 ":token, updated_at = now()", token=encrypt_token(TOKEN + "-rotated"))
     observer.observe()
     assert observer.versions()[WB] != before
 
@@ -150,8 +152,8 @@ def test_a_subset_observes_only_the_selected_table(observer):
 
 def test_the_token_never_reaches_the_event_log(observer):
     add_wb_account(observer)
-    observer.sql("INSERT INTO supplybrain.moysklad_integration_accounts (name, api_token) "
-                 "VALUES ('Склад', :token)", token=TOKEN)
+    observer.sql("INSERT INTO supplybrain.moysklad_integration_accounts "
+                 "(name, api_token_encrypted) VALUES ('Склад', :token)", token=encrypt_token(TOKEN))
     observer.observe()
     observer.observe(WB)
     assert len(observer.run_ids) == 2

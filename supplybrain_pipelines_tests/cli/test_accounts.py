@@ -24,6 +24,7 @@ from supplybrain_pipelines_tests.fixtures_db import (
     cli_env,
     fetch_all,
 )
+from supplybrain_pipelines_tests.token_helpers import fetch_opened
 
 
 def _b64(data: bytes) -> str:
@@ -101,10 +102,10 @@ def test_add_list_and_deactivate(cli, migrated_db_url):
     ms_id = re.search(r"account (\d+)", added_ms.stdout)[1]
 
     # The tokens were read from stdin and stored exactly (stripped of the newline).
-    assert fetch_all(migrated_db_url, "SELECT id, name, supplier_id, api_token, is_active "
-                     "FROM supplybrain.wb_integration_accounts") == [
+    assert fetch_opened(migrated_db_url, "SELECT id, name, supplier_id, api_token_encrypted, "
+                        "is_active FROM supplybrain.wb_integration_accounts") == [
         (int(wb_id), "Shop", "987654", WB_TOKEN, True)]
-    assert fetch_all(migrated_db_url, "SELECT id, account_id, api_token, is_active "
+    assert fetch_opened(migrated_db_url, "SELECT id, account_id, api_token_encrypted, is_active "
                      "FROM supplybrain.moysklad_integration_accounts") == [
         (int(ms_id), None, MS_TOKEN, True)]
 
@@ -123,7 +124,7 @@ def test_add_list_and_deactivate(cli, migrated_db_url):
     [(created_after, updated_after)] = fetch_all(migrated_db_url, stamps)
     assert created_after == created
     assert updated_after > updated_before
-    assert fetch_all(migrated_db_url, "SELECT api_token, is_active "
+    assert fetch_opened(migrated_db_url, "SELECT api_token_encrypted, is_active "
                      "FROM supplybrain.wb_integration_accounts") == [(WB_TOKEN, False)]
 
     relisted = cli("accounts", "list", "--kind", "wb")
@@ -239,8 +240,8 @@ def test_add_checks_the_token_with_one_call_and_writes_what_the_api_accepted(
                    "--base-url", sandbox.moysklad_base_url, stdin=ms.token)
     assert added_ms.returncode == 0, added_ms.stderr
     assert added_ms.stdout.endswith(", accepted by 127.0.0.1\n")
-    assert fetch_all(migrated_db_url, "SELECT name, api_token, base_url, is_active, suspended_at "
-                     "FROM supplybrain.wb_integration_accounts") == [
+    assert fetch_opened(migrated_db_url, "SELECT name, api_token_encrypted, base_url, "
+                        "is_active, suspended_at FROM supplybrain.wb_integration_accounts") == [
         ("Checked", wb.token, sandbox.wb_base_url, True, None)]
     assert account_count(migrated_db_url, "moysklad") == 1
     # exactly one request each, to the documented check endpoints
@@ -407,7 +408,7 @@ def test_activate_checks_the_token_and_can_replace_it(cli, migrated_db_url, sand
     assert added.returncode == 0, added.stderr
     wb_id = re.search(r"account (\d+)", added.stdout)[1]
     _suspend(migrated_db_url, wb_id)
-    state = ("SELECT api_token, is_active, suspended_at IS NOT NULL "
+    state = ("SELECT api_token_encrypted, is_active, suspended_at IS NOT NULL "
              "FROM supplybrain.wb_integration_accounts")
 
     # the stored token is still rejected: not activated
@@ -416,7 +417,7 @@ def test_activate_checks_the_token_and_can_replace_it(cli, migrated_db_url, sand
         "Error: Not activated: the WB API at 127.0.0.1 rejected the token (HTTP 401). Nothing "
         "was written; pass a working token with --new-token, or pass --no-check to activate "
         "the account without checking.")
-    assert fetch_all(migrated_db_url, state) == [(WB_TOKEN, False, True)]
+    assert fetch_opened(migrated_db_url, state) == [(WB_TOKEN, False, True)]
     # a new token no header can carry: refused before any call
     bad = cli("accounts", "activate", "--kind", "wb", wb_id, "--new-token",
               stdin="abc\x01def")
@@ -428,6 +429,6 @@ def test_activate_checks_the_token_and_can_replace_it(cli, migrated_db_url, sand
     assert done.returncode == 0, done.stderr
     assert done.stdout == (f"activated wb account {wb_id} (suspended since 2026-12-02 08:05 UTC)"
                            f", new token …{good[-4:]}, accepted by 127.0.0.1\n")
-    assert fetch_all(migrated_db_url, state) == [(good, True, False)]
+    assert fetch_opened(migrated_db_url, state) == [(good, True, False)]
     assert_no_token(*cli.printed)
     assert all(good[:12] not in out for out in cli.printed)

@@ -21,6 +21,7 @@ import pytest
 
 from supplybrain_pipelines.config import DATABASE_URL_ENV
 from supplybrain_pipelines.devstack.embedded import free_port
+from supplybrain_pipelines.token_crypto import encrypt_token
 
 BIN = Path(sys.executable).parent
 LOCATION_QUERY = ("{ workspaceOrError { ... on Workspace { locationEntries "
@@ -131,8 +132,8 @@ def _start_stop_twice(state: Path, pg_port: int, ui_port: int, tmp_path: Path):
             assert conn.execute("SELECT count(*) FROM supplybrain.wb_orders").fetchone()[0] > 0
             # inactive, so nothing ever calls the real WB host with it
             conn.execute("INSERT INTO supplybrain.wb_integration_accounts "
-                         "(name, api_token, is_active) "
-                         "VALUES ('persisted', 'token-that-must-survive-restart', false)")
+                         "(name, api_token_encrypted, is_active) VALUES ('persisted', %s, false)",
+                         (encrypt_token("token-that-must-survive-restart"),))
     finally:
         family = stop_with_ctrl_c(proc)
     assert alive(family) == []

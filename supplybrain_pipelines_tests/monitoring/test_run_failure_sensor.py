@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from supplybrain_pipelines.notify_sensor import run_failure_notification_sensor
 from supplybrain_pipelines.resources.notifier import WebhookNotifier, notifier_from_env
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
+from supplybrain_pipelines.token_crypto import encrypt_token
 from supplybrain_pipelines_tests.fixtures_db import engine, fetch_all, url_text
 from supplybrain_pipelines_tests.monitoring.receiver import webhook_fixture  # noqa: F401
 
@@ -31,8 +32,9 @@ def failing_job() -> None:
 def warehouse(migrated_db_url) -> PostgresWarehouse:
     eng = engine(migrated_db_url)
     with eng.begin() as conn:
-        conn.execute(sa.text("INSERT INTO supplybrain.wb_integration_accounts (name, api_token) "
-                             "VALUES ('main', :token)"), {"token": ACCOUNT_TOKEN})
+        conn.execute(sa.text("INSERT INTO supplybrain.wb_integration_accounts (name, "
+                             "api_token_encrypted) VALUES ('main', :token)"),
+                     {"token": encrypt_token(ACCOUNT_TOKEN)})
     eng.dispose()
     return PostgresWarehouse(database_url=url_text(migrated_db_url))
 

@@ -15,6 +15,7 @@ from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.monitoring.windows import floor_window
 from supplybrain_pipelines.resources.notifier import WebhookNotifier
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
+from supplybrain_pipelines.token_crypto import encrypt_token
 from supplybrain_pipelines_tests.fixtures_db import engine, execute, url_text
 from supplybrain_pipelines_tests.monitoring.receiver import WebhookReceiver
 
@@ -47,8 +48,9 @@ def add_accounts(url, wb: list[bool], ms: list[bool]) -> None:
     for table, flags in ((t.wb_integration_accounts, wb), (t.moysklad_integration_accounts, ms)):
         for i, active in enumerate(flags):
             with engine(url).begin() as conn:
-                conn.execute(sa.insert(table).values(name=f"acc{i}", api_token="secret-token-xyz",
-                                                     is_active=active))
+                conn.execute(sa.insert(table).values(name=f"acc{i}", is_active=active,
+                                                     api_token_encrypted=encrypt_token(
+                                                         "secret-token-xyz")))
 
 
 #: Values that pass the outputs' CHECK constraints.

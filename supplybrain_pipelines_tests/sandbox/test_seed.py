@@ -14,6 +14,7 @@ from supplybrain_pipelines.sandbox.seed import (
     register_accounts,
 )
 from supplybrain_pipelines_tests.fixtures_db import engine, fetch_all
+from supplybrain_pipelines_tests.token_helpers import fetch_opened
 
 
 def table_counts(url: URL) -> dict[str, int]:
@@ -113,10 +114,10 @@ def test_register_accounts_points_them_at_the_sandbox(migrated_db_url, business,
         for _ in range(2):  # idempotent: matched by name
             with eng.begin() as conn:
                 register_accounts(conn, business, sandbox.url + "/")
-        wb = fetch_all(migrated_db_url, "SELECT name, supplier_id, api_token, is_active, base_url"
-                                        " FROM supplybrain.wb_integration_accounts")
-        ms = fetch_all(migrated_db_url, "SELECT name, account_id, api_token, base_url "
-                                        "FROM supplybrain.moysklad_integration_accounts")
+        wb = fetch_opened(migrated_db_url, "SELECT name, supplier_id, api_token_encrypted, "
+                          "is_active, base_url FROM supplybrain.wb_integration_accounts")
+        ms = fetch_opened(migrated_db_url, "SELECT name, account_id, api_token_encrypted, "
+                          "base_url FROM supplybrain.moysklad_integration_accounts")
         assert sorted(wb) == sorted(
             (a.name, a.external_id, a.token, True, sandbox.wb_base_url)
             for a in business.wb_accounts)
@@ -132,8 +133,8 @@ def test_register_accounts_points_them_at_the_sandbox(migrated_db_url, business,
     finally:
         eng.dispose()
     # What a pipeline would do: read an account, call the sandbox it points at.
-    name, token, base_url = fetch_all(
-        migrated_db_url, "SELECT name, api_token, base_url FROM "
+    name, token, base_url = fetch_opened(
+        migrated_db_url, "SELECT name, api_token_encrypted, base_url FROM "
                          "supplybrain.wb_integration_accounts ORDER BY id LIMIT 1")[0]
     rows = httpx.get(base_url + "/api/v1/supplier/orders", headers={"Authorization": token},
                      params={"dateFrom": "2026-05-14"}).json()

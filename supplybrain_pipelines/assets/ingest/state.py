@@ -6,7 +6,7 @@ cursor move commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Integer, Text, bindparam, func, literal, select
@@ -18,19 +18,38 @@ from supplybrain_pipelines.logic.records import Rejected
 from supplybrain_pipelines.logic.screening import record_digest, storable
 from supplybrain_pipelines.logic.tokens import jwt_expiry, strip_secrets
 from supplybrain_pipelines.resources.marketplace import Account, ApiError, ErrorClass
+from supplybrain_pipelines.token_crypto import TokenKeyError, configured_keys, decrypt_token
 
 ACCOUNT_TABLES = {"wb": t.wb_integration_accounts, "moysklad": t.moysklad_integration_accounts}
 
 
-def active_accounts(conn: Connection, kind: str, only: Iterable[int] | None = None
-                    ) -> list[Account]:
+def active_accounts(conn: Connection, kind: str, only: Iterable[int] | None = None,
+                    skip: Callable[[str], None] | None = None) -> list[Account]:
+    """The active accounts of ``kind`` (only the ids in ``only``, if given), tokens decrypted.
+
+    Without any configured key: a ``TokenKeyError`` (one sentence, no token), and the run stops.
+    An account whose token no configured key opens is left out with that sentence passed to
+    ``skip`` (the run's logger), or, without ``skip``, the error is raised."""
     table = ACCOUNT_TABLES[kind]
-    query = select(table.c.id, table.c.name, table.c.api_token, table.c.base_url).where(
-        table.c.is_active).order_by(table.c.id)
+    query = select(table.c.id, table.c.name, table.c.api_token_encrypted, table.c.base_url
+                   ).where(table.c.is_active).order_by(table.c.id)
     if only is not None:
         query = query.where(table.c.id.in_(list(only)))
-    return [Account(kind=kind, id=row.id, name=row.name, token=row.api_token,
-                    base_url=row.base_url) for row in conn.execute(query)]
+    rows = conn.execute(query).all()
+    keys = configured_keys() if rows else None
+    accounts = []
+    for row in rows:
+        try:
+            token = decrypt_token(row.api_token_encrypted, keys,
+                                  what=f"the token of {kind} account {row.id}")
+        except TokenKeyError as exc:
+            if skip is None:
+                raise
+            skip(f"{kind} account {row.id} skipped: {exc}")
+            continue
+        accounts.append(Account(kind=kind, id=row.id, name=row.name, token=token,
+                                base_url=row.base_url))
+    return accounts
 
 
 def read_cursor(conn: Connection, account: Account, endpoint: str) -> datetime | None:

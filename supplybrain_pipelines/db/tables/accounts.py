@@ -1,6 +1,9 @@
 """Integration accounts (WB, MoySklad) and monitoring alert rules (old backend 0007, 0008).
 
-Tokens are stored as the old backend stored them (plain text) and must never be logged.
+Tokens are stored encrypted (migration 0016, ``token_crypto.py``): ``api_token_encrypted`` is a
+Fernet token under a key that lives outside the database, and a CHECK refuses anything that is not
+one; ``token_hint`` is the token's last 4 characters (empty for a short token), so that
+``accounts list`` needs no key. Tokens must never be logged.
 ``base_url`` is new: NULL means the vendor's public API; a value points the account at another
 endpoint, e.g. the local sandbox.
 """
@@ -21,7 +24,6 @@ def _account_table(name: str, external_id: str) -> sa.Table:
         pk(),
         sa.Column("name", sa.String, nullable=False),
         sa.Column(external_id, sa.String, nullable=True),
-        sa.Column("api_token", sa.String, nullable=False),
         sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
         timestamp("created_at"),
         timestamp("updated_at"),
@@ -40,6 +42,12 @@ moysklad_integration_accounts = _account_table("moysklad_integration_accounts", 
 moysklad_integration_accounts.append_column(sa.Column(
     "cancelled_states", ARRAY(sa.Text), nullable=False,
     server_default=sa.text("ARRAY['Отменен'::text]")))
+# Migration 0016: the token encrypted (it replaced the plain ``api_token``, so it comes last).
+for _table in (wb_integration_accounts, moysklad_integration_accounts):
+    _table.append_column(sa.Column("api_token_encrypted", sa.Text, nullable=False))
+    _table.append_column(sa.Column("token_hint", sa.Text, nullable=False, server_default=""))
+    _table.append_constraint(sa.CheckConstraint("api_token_encrypted LIKE 'gAAAAA%'",
+                                                name="token_is_encrypted"))
 
 monitoring_alert_rules = sa.Table(
     "monitoring_alert_rules",

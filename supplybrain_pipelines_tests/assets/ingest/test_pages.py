@@ -29,6 +29,7 @@ from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.records_fast import check_page
 from supplybrain_pipelines.resources.marketplace import Account, ApiError, WbPage
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
+from supplybrain_pipelines.token_crypto import encrypt_token
 from supplybrain_pipelines_tests.fixtures_db import fetch_all, url_text
 
 ACCOUNT = Account(kind="wb", id=1, name="shop", token="secret-token")
@@ -289,7 +290,8 @@ def _ingest(url, marketplace):
 def with_account(engine):
     with engine.begin() as conn:
         conn.execute(sa.insert(t.wb_integration_accounts).values(
-            id=ACCOUNT.id, name=ACCOUNT.name, api_token=ACCOUNT.token))
+            id=ACCOUNT.id, name=ACCOUNT.name,
+            api_token_encrypted=encrypt_token(ACCOUNT.token)))
     return engine
 
 

@@ -9,6 +9,8 @@ anything shaped like a secret (see ``logic/monitoring/messages.scrub_text``), an
 a bounded length.
 """
 
+import contextlib
+
 import dagster as dg
 from sqlalchemy import select
 
@@ -21,6 +23,7 @@ from supplybrain_pipelines.logic.monitoring.messages import (
 )
 from supplybrain_pipelines.resources.notifier import WebhookNotifier, url_secrets
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
+from supplybrain_pipelines.token_crypto import TokenKeyError, configured_keys, decrypt_token
 
 #: Failed steps whose errors are quoted in the message.
 MAX_STEP_ERRORS = 3
@@ -66,9 +69,15 @@ def known_secrets(warehouse: PostgresWarehouse, notifier: WebhookNotifier) -> li
     secrets = list(url_secrets(notifier.url)) if notifier.url else []
     try:
         with warehouse.transaction() as conn:
-            for table in (t.wb_integration_accounts, t.moysklad_integration_accounts):
-                secrets += conn.execute(select(table.c.api_token)).scalars().all()
-    except Exception:  # the database may be why the run failed; patterns still apply
+            stored = [value for table in (t.wb_integration_accounts,
+                                          t.moysklad_integration_accounts)
+                      for value in conn.execute(select(table.c.api_token_encrypted)).scalars()]
+        keys = configured_keys() if stored else None
+        for value in stored:
+            # A token no configured key opens cannot be in a message either.
+            with contextlib.suppress(TokenKeyError):
+                secrets.append(decrypt_token(value, keys))
+    except Exception:  # the database (or the key) may be why the run failed; patterns apply
         pass
     return secrets
 

@@ -37,8 +37,8 @@ WATERMARK_MARGIN = timedelta(seconds=5)
 
 #: Open transactions of this database's client sessions: the oldest start, and how many
 #: sessions of other roles hide theirs (pg_stat_activity shows them only to members of the
-#: role or of pg_read_all_stats). Read first in the refresh's transaction: PostgreSQL keeps
-#: that transaction's view of pg_stat_activity from its first read.
+#: role or of pg_read_all_stats). Read once the lock is held and before any raw table: PostgreSQL
+#: keeps a transaction's view of pg_stat_activity from its first read of it.
 OPEN_TRANSACTIONS = """
 SELECT min(xact_start), count(*) FILTER (WHERE query = '<insufficient privilege>')
 FROM pg_stat_activity
@@ -46,8 +46,8 @@ WHERE datname = current_database() AND backend_type = 'client backend'
 """
 
 
-def next_watermark(previous: datetime, oldest_open_start: datetime, hidden_sessions: int,
-                   margin: timedelta = WATERMARK_MARGIN) -> datetime:
+def next_watermark(previous: datetime, oldest_open_start: datetime | None,
+                   hidden_sessions: int, margin: timedelta = WATERMARK_MARGIN) -> datetime:
     """The watermark after a refresh that read every raw row stamped at or after ``previous``.
 
     ``oldest_open_start`` is the start of the oldest transaction open in the database when the
@@ -55,9 +55,10 @@ def next_watermark(previous: datetime, oldest_open_start: datetime, hidden_sessi
     not see was committed later by a transaction open then, or begun after: either way its
     ``ingested_at`` (its transaction's start) is not before that start, so the next refresh
     reads from there, less ``margin``. While sessions of other roles hide their transactions
-    (``hidden_sessions``) nothing is known about them, and the watermark stays at ``previous``.
+    (``hidden_sessions``), or when no start is known (``track_activities`` off), nothing is known
+    about them, and the watermark stays at ``previous``.
     """
-    if hidden_sessions:
+    if hidden_sessions or oldest_open_start is None:
         return previous
     return oldest_open_start - margin
 
@@ -197,9 +198,10 @@ def orders_and_rollup(context: dg.AssetExecutionContext, warehouse: PostgresWare
             {"mark": following})
         unmatched = conn.execute(select(func.count()).select_from(t.orders).where(
             t.orders.c.article_id.is_(None))).scalar_one()
-    if hidden:
-        context.log.warning(f"orders: {hidden} sessions of other roles hide their transactions "
-                            "from pg_stat_activity; the watermark stays where it was")
+    if hidden or oldest_open is None:
+        context.log.warning("orders: pg_stat_activity does not show every open transaction "
+                            f"({hidden} sessions of other roles, or track_activities is off); "
+                            "the watermark stays where it was")
     context.log.info(f"orders: {changed} changed, {len(removed)} removed, "
                      f"{len(days)} days rolled up (since {watermark.isoformat()}; "
                      f"next from {following.isoformat()})")

@@ -61,6 +61,12 @@ def test_next_watermark_stays_while_sessions_of_other_roles_hide_their_transacti
     assert next_watermark(previous, oldest, 1) == previous
 
 
+def test_next_watermark_stays_when_no_transaction_start_is_known():
+    # track_activities = off: pg_stat_activity has no xact_start at all
+    previous = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    assert next_watermark(previous, None, 0) == previous
+
+
 # --- a page that commits after the refresh began --------------------------------------------
 
 @pytest.mark.parametrize("writes_first", [True, False],

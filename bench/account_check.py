@@ -78,6 +78,7 @@ def _ingest_runs(url) -> None:
     from supplybrain_pipelines.sandbox.generator import generate_business
     from supplybrain_pipelines.sandbox.seed import load_master_data, register_accounts
     from supplybrain_pipelines.sandbox.server import SandboxServer
+    from supplybrain_pipelines.token_crypto import encrypt_token
 
     business = generate_business(seed=11, articles=6)
     engine = sa.create_engine(url)
@@ -97,7 +98,7 @@ def _ingest_runs(url) -> None:
     def add_wb(name: str, token: str, base_url: str) -> int:
         with engine.begin() as conn:
             return conn.execute(sa.insert(t.wb_integration_accounts).values(
-                name=name, api_token=token, base_url=base_url)
+                name=name, api_token_encrypted=encrypt_token(token), base_url=base_url)
                 .returning(t.wb_integration_accounts.c.id)).scalar_one()
 
     with SandboxServer(business, page_cap=300) as sandbox:

@@ -18,17 +18,19 @@ RUNS = 8  # proposal runs kept (one a day)
 
 
 # -- the data: set-based SQL; :now is bound ------------------------------------------------------
+#: The snapshot only counts accounts, so their tokens are placeholders shaped like a ciphertext
+#: (the tables' CHECK); nothing decrypts them.
 CURRENT_TABLES = [
     ("wb_integration_accounts", """
-        INSERT INTO supplybrain.wb_integration_accounts (name, supplier_id, api_token, is_active,
-                                                         created_at)
-        VALUES ('Maconly WB', '1001', 'bench-token-1', true, :now - interval '400 days'),
-               ('Maconly WB 2', '1002', 'bench-token-2', true, :now - interval '200 days'),
-               ('old cabinet', '0999', 'bench-token-0', false, :now - interval '600 days')"""),
+        INSERT INTO supplybrain.wb_integration_accounts (name, supplier_id,
+            api_token_encrypted, is_active, created_at)
+        VALUES ('Maconly WB', '1001', 'gAAAAA-bench-1', true, :now - interval '400 days'),
+               ('Maconly WB 2', '1002', 'gAAAAA-bench-2', true, :now - interval '200 days'),
+               ('old cabinet', '0999', 'gAAAAA-bench-0', false, :now - interval '600 days')"""),
     ("moysklad_integration_accounts", """
-        INSERT INTO supplybrain.moysklad_integration_accounts (name, account_id, api_token,
-                                                               is_active, created_at)
-        VALUES ('Maconly MoySklad', 'ms-1', 'bench-token-ms', true, :now - interval '400 days')
+        INSERT INTO supplybrain.moysklad_integration_accounts (name, account_id,
+            api_token_encrypted, is_active, created_at)
+        VALUES ('Maconly MoySklad', 'ms-1', 'gAAAAA-bench-ms', true, :now - interval '400 days')
     """),
     # Every endpoint synced a few minutes ago; one rate-limited twice; tokens expire in 3 months.
     ("account_health", """

@@ -25,9 +25,16 @@ if TYPE_CHECKING:
 @contextmanager
 def embedded_server(prefix: str) -> Iterator[tuple[EmbeddedPostgres, Path]]:
     """Start a durable embedded server in a new temporary folder named ``prefix…``; yield it
-    and the folder. On exit the server is stopped and the folder removed."""
-    from supplybrain_pipelines.devstack.embedded import EmbeddedPostgres, free_port
+    and the folder. On exit the server is stopped and the folder removed. Sets a throw-away
+    ``SUPPLYBRAIN_TOKEN_KEY`` unless one is set."""
+    import os
 
+    from supplybrain_pipelines.config import TOKEN_KEY_ENV
+    from supplybrain_pipelines.devstack.embedded import EmbeddedPostgres, free_port
+    from supplybrain_pipelines.token_crypto import generate_key
+
+    # The accounts the benches register store their tokens encrypted: a throw-away key.
+    os.environ.setdefault(TOKEN_KEY_ENV, generate_key())
     root = Path(tempfile.mkdtemp(prefix=prefix))
     server = EmbeddedPostgres(root / "data", free_port(), fast_unsafe=False)
     try:

@@ -1,20 +1,31 @@
-"""The webhook notifier: one JSON POST per event, retried, recorded, and never raising.
+"""The webhook notifier: a notification outbox in PostgreSQL and its sender.
 
-:meth:`WebhookNotifier.send` renders an event (see ``logic/monitoring/messages.py``) in the
-configured format, POSTs it, and records the outcome in ``supplybrain.monitoring_notifications``
-under the caller's ``event_key`` (UNIQUE), so an event that was sent once is not sent again:
+**Queue.** :meth:`WebhookNotifier.enqueue` writes an event (see ``logic/monitoring/messages``)
+into ``supplybrain.monitoring_notifications`` with status ``pending``, *on the caller's
+connection*, so it commits or rolls back with the state that causes it (the snapshot row; the
+run-failure sensor's record). The body is rendered then, in the configured format, after the
+project's secret stripping (keys that look secret dropped, URL parts masked). ``event_key`` is
+UNIQUE: queuing the same event twice keeps one row.
 
-* no URL configured → ``disabled``: nothing is posted or recorded;
-* ``event_key`` already recorded as ``sent`` → ``duplicate``: nothing is posted;
-* otherwise up to ``max_attempts`` POSTs; 5xx, 429 (after its Retry-After, capped) and network
-  errors are retried with exponential backoff, any other non-2xx answer is final;
-* the row is upserted with ``sent`` or ``failed``; ``attempts`` adds up over re-sends. The
-  body that was posted is stored as ``payload``, after the project's secret stripping (keys that
-  look secret are dropped, URL parts masked) — the same body is what gets posted.
+**Send.** :meth:`WebhookNotifier.deliver` posts due events in the order they were queued (id),
+at most ``batch_size`` per call; the snapshot, the run-failure sensor and the outbox sensor call
+it, so a pending event goes out on every later snapshot or sensor tick. Only one sender runs at
+a time (a PostgreSQL advisory lock; a second one returns at once). Each row is claimed with
+``SELECT … FOR UPDATE SKIP LOCKED``, POSTed (up to ``max_attempts`` times within the call:
+5xx, 429 after its Retry-After, and network errors are retried with exponential backoff) and
+marked in the transaction that claimed it: ``sent``, or ``failed``/``refused`` with the next
+round's time (``logic/monitoring/delivery.next_attempt_at``: about doubling, 60 s to 1 h by
+default), until ``expires_at`` (24 h by default), when it becomes ``expired``. A ``failed``
+event (receiver down) holds back the later ones, so events arrive in order once it is back.
 
-``sent`` means delivered *and* recorded; when the POST went through but the row could not be
-written, the outcome is ``failed`` (a later send of the same key posts again: at least once).
-Nothing here raises: a failure to notify must never fail the run that notifies.
+**At least once.** A ``sent`` row is never posted again. But a crash (or a lost database
+connection) after the receiver accepted a POST and before the mark commits leaves the row
+undelivered, and the next round posts it again. Every POST therefore carries the header
+``Idempotency-Key: <event_key>``, the same on every retry, so a receiver can drop the repeat;
+Slack and Telegram ignore the header, so there a repeat is possible in that crash window.
+
+Nothing here raises from :meth:`deliver` or :meth:`send`: a failure to notify must never fail
+the run that notifies. :meth:`enqueue` raises only what the caller's transaction raises.
 
 The URL is a secret (Slack hook paths and Telegram bot tokens live in it). Only its
 ``scheme://host[:port]`` is stored (``destination``); errors and logs never contain it.
@@ -23,14 +34,15 @@ The URL is a secret (Slack hook paths and Telegram bot tokens live in it). Only 
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import dagster as dg
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -40,6 +52,12 @@ from tenacity import (
 )
 
 from supplybrain_pipelines.db.tables import monitoring_notifications
+from supplybrain_pipelines.logic.monitoring.delivery import (
+    UNDELIVERED,
+    failure_status,
+    holds_back,
+    next_attempt_at,
+)
 from supplybrain_pipelines.logic.monitoring.messages import (
     FORMATS,
     KINDS,
@@ -50,6 +68,11 @@ from supplybrain_pipelines.logic.monitoring.messages import (
 from supplybrain_pipelines.logic.tokens import strip_secrets
 from supplybrain_pipelines.resources.marketplace._base import header_seconds
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
+from supplybrain_pipelines.resources.webhook_url import (  # noqa: F401 (re-exported)
+    RedactUrl,
+    destination_of,
+    url_secrets,
+)
 
 WEBHOOK_URL_ENV = "SUPPLYBRAIN_WEBHOOK_URL"
 WEBHOOK_FORMAT_ENV = "SUPPLYBRAIN_WEBHOOK_FORMAT"
@@ -62,77 +85,55 @@ MAX_WAIT_SECONDS = 30.0
 
 _LOG = logging.getLogger("supplybrain_pipelines.resources.notifier")
 
-Status = Literal["sent", "failed", "duplicate", "disabled"]
+#: Session-level advisory lock key of the one sender (any constant unique in the database).
+SENDER_LOCK_KEY = 0x5B_0E7B0C5  # "sb outbox"
+
+Status = Literal["sent", "failed", "refused", "queued", "duplicate", "disabled"]
 
 
 @dataclass(frozen=True)
 class NotificationOutcome:
-    """What :meth:`WebhookNotifier.send` did. ``attempts`` counts this call's POSTs only."""
+    """What happened to one event. ``attempts`` counts this call's POSTs only; ``queued``
+    means it waits in the outbox (held back by an earlier event, or its next round is later)."""
 
     status: Status
     attempts: int
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One :meth:`WebhookNotifier.deliver` call: the outcome of each event it tried, how many
+    it expired, how many still wait, and whether another sender held the lock."""
+
+    outcomes: dict[str, NotificationOutcome] = field(default_factory=dict)
+    expired: int = 0
+    waiting: int = 0
+    busy: bool = False
+    error: str | None = None
+
+
 class _PostError(Exception):
     """One failed POST, already phrased without the URL."""
 
-    def __init__(self, message: str, *, retryable: bool, retry_after_s: float | None = None):
+    def __init__(self, message: str, *, retryable: bool, retry_after_s: float | None = None,
+                 http_status: int | None = None):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after_s = retry_after_s
-
-
-class _RedactUrl(logging.Filter):
-    """Masks the webhook URL in records of the ``httpx`` logger, which logs every request's
-    full URL at INFO ("HTTP Request: POST https://…")."""
-
-    def __init__(self, secrets: tuple[str, ...]):
-        super().__init__()
-        self.secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            record.msg, record.args = scrub_text(message, self.secrets), None
-        return True
+        self.http_status = http_status
 
 
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, _PostError) and exc.retryable
 
 
-def destination_of(url: str) -> str | None:
-    """``scheme://host[:port]`` of an http(s) URL (no user, path or query), else None."""
-    try:
-        parts = urlsplit(url.strip())
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not host:
-        return None
-    host = f"[{host}]" if ":" in host else host
-    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
-
-
-def url_secrets(url: str) -> tuple[str, ...]:
-    """The parts of ``url`` that must never be shown: the URL itself, its path and query, and
-    each path segment, user and password long enough to be a token."""
-    try:
-        parts = urlsplit(url.strip())
-        user, password = parts.username, parts.password
-    except ValueError:
-        return (url,)
-    pieces = [url, url.strip(), parts.path, parts.query, user or "", password or ""]
-    pieces += [segment for segment in parts.path.split("/") if len(segment) >= 8]
-    return tuple(sorted({p for p in pieces if p and p != "/"}, key=len, reverse=True))
-
-
 class WebhookNotifier(dg.ConfigurableResource):
-    """Posts monitoring events to one webhook (generic JSON, Slack or Telegram).
+    """Queues monitoring events and posts them to one webhook (generic JSON, Slack or Telegram).
 
     Configure ``url`` with ``dg.EnvVar("SUPPLYBRAIN_WEBHOOK_URL")`` (see :func:`notifier_from_env`)
-    so the URL never lands in the run config or the UI. Without a URL, notifications are off.
+    so the URL never lands in the run config or the UI. Without a URL, notifications are off:
+    nothing is queued or posted.
     """
 
     url: str | None = None
@@ -141,82 +142,173 @@ class WebhookNotifier(dg.ConfigurableResource):
     max_attempts: int = 4
     backoff_seconds: float = 1.0
     timeout_seconds: float = 10.0
+    #: Shortest and longest wait between two delivery rounds of one event.
+    retry_base_seconds: float = 60.0
+    retry_max_seconds: float = 3600.0
+    #: An event not delivered this long after it was queued expires.
+    expire_after_hours: float = 24.0
+    #: Most events one :meth:`deliver` call posts (the rest wait for the next call).
+    batch_size: int = 50
 
-    def send(self, warehouse: PostgresWarehouse, *, event_key: str, kind: str,
-             event: dict) -> NotificationOutcome:
-        """Post ``event`` once per ``event_key`` and record the outcome; never raises.
-
-        ``kind`` is ``status_change`` or ``run_failure``; ``event`` comes from
-        ``logic/monitoring/messages`` (``status_change_event`` / ``run_failure_event``).
-        """
-        try:
-            return self._send(warehouse, event_key, kind, event)
-        except Exception as exc:  # the last guard: a notification never fails its caller
-            error = self._describe(f"notifier error ({type(exc).__name__}: {exc})")
-            _LOG.warning("Notification %s failed: %s", event_key, error)
-            return NotificationOutcome("failed", 0, error)
-
-    # -- steps ---------------------------------------------------------------------------------
-    def _send(self, warehouse: PostgresWarehouse, event_key: str, kind: str,
-              event: dict) -> NotificationOutcome:
+    # -- queue ---------------------------------------------------------------------------------
+    def enqueue(self, conn: Connection, *, event_key: str, kind: str,
+                event: dict) -> NotificationOutcome:
+        """Queue ``event`` on ``conn`` (the caller's transaction); ``queued``, ``duplicate``
+        (the key is already queued or sent), ``disabled`` (no URL) or ``failed`` (the format
+        settings cannot render it; nothing queued, the reason in ``error``). Database errors
+        propagate: the event and its cause commit together or not at all."""
         if not self.url or not self.url.strip():
             return NotificationOutcome("disabled", 0)
         fmt = (self.format or "generic").strip().lower()
-        if fmt not in FORMATS:  # cannot be recorded either (CHECK on format)
+        error = None
+        if fmt not in FORMATS:  # cannot be stored either (CHECK on format)
             error = f"unknown webhook format {self.format!r}; use one of {', '.join(FORMATS)}"
-            _LOG.warning("Notification %s not sent: %s", event_key, error)
-            return NotificationOutcome("failed", 0, error)
-        if kind not in KINDS:  # cannot be recorded (CHECK on kind): a caller's bug
+        elif kind not in KINDS:  # CHECK on kind: a caller's bug
             error = f"unknown notification kind {kind!r}; use one of {', '.join(KINDS)}"
-            _LOG.warning("Notification %s not sent: %s", event_key, error)
-            return NotificationOutcome("failed", 0, error)
-        if self._already_sent(warehouse, event_key):
-            return NotificationOutcome("duplicate", 0)
-
-        secrets = url_secrets(self.url)
-        destination = destination_of(self.url)
-        attempts, error = 0, None
-        try:
-            payload = strip_secrets(
-                render(fmt, event, telegram_chat_id=self.telegram_chat_id), secrets)
-        except ValueError as exc:
-            payload, error = strip_secrets(event, secrets), str(exc)
-        if destination is None:
-            error = f"{WEBHOOK_URL_ENV} is not an http(s) URL with a host"
-        if error is None:
-            attempts, error = self._post(payload)
-        error = self._describe(error) if error else None
-        status: Status = "sent" if error is None else "failed"
+        else:
+            try:
+                payload = strip_secrets(render(fmt, event, telegram_chat_id=self.telegram_chat_id),
+                                        url_secrets(self.url))
+            except ValueError as exc:
+                error = str(exc)
         if error:
-            _LOG.warning("Notification %s failed after %d attempt(s): %s",
-                         event_key, attempts, error)
-        try:
-            self._record(warehouse, event_key=event_key, kind=kind, fmt=fmt,
-                         destination=destination or "(invalid url)", status=status,
-                         attempts=attempts, error=error, payload=payload)
-        except Exception as exc:
-            note = self._describe(f"recording the outcome failed ({type(exc).__name__})")
-            _LOG.warning("Notification %s: %s", event_key, note)
-            prefix = "delivered, but " if status == "sent" else f"{error}; "
-            return NotificationOutcome("failed", attempts, truncate(prefix + note,
-                                                                    MAX_ERROR_CHARS))
-        return NotificationOutcome(status, attempts, error)
+            _LOG.warning("Notification %s not queued: %s", event_key, self._describe(error))
+            return NotificationOutcome("failed", 0, self._describe(error))
+        n = monitoring_notifications
+        now = conn.execute(select(func.now())).scalar_one()
+        stmt = insert(n).values(
+            event_key=event_key, kind=kind, format=fmt, status="pending", attempts=0,
+            destination=destination_of(self.url) or "(invalid url)", payload=payload,
+            next_attempt_at=now, expires_at=now + timedelta(hours=self.expire_after_hours),
+        ).on_conflict_do_nothing(index_elements=[n.c.event_key]).returning(n.c.id)
+        queued = conn.execute(stmt).scalar_one_or_none() is not None
+        return NotificationOutcome("queued" if queued else "duplicate", 0)
 
-    def _already_sent(self, warehouse: PostgresWarehouse, event_key: str) -> bool:
-        """True when ``event_key`` is recorded as sent. If the table cannot be read, send anyway:
-        a run failure caused by the database is exactly what must still be announced."""
-        n = monitoring_notifications.c
+    def send(self, warehouse: PostgresWarehouse, *, event_key: str, kind: str,
+             event: dict) -> NotificationOutcome:
+        """Queue ``event`` in a transaction of its own, then :meth:`deliver`; never raises.
+
+        The outcome is this event's: ``sent``, ``failed``/``refused`` (it stays queued),
+        ``queued`` (it waits behind an earlier event), ``duplicate`` (already sent),
+        ``disabled``. When the database cannot be reached the event is POSTed once directly
+        (a database outage is exactly what a run failure may need to announce) and the
+        outcome is ``failed`` ("delivered, but …" when the POST went through).
+        """
         try:
             with warehouse.transaction() as conn:
-                status = conn.execute(select(n.status).where(n.event_key == event_key)).scalar()
+                queued = self.enqueue(conn, event_key=event_key, kind=kind, event=event)
         except Exception as exc:
-            _LOG.warning("Notification %s: could not check for an earlier send (%s); sending.",
-                         event_key, type(exc).__name__)
-            return False
-        return status == "sent"
+            return self._send_unrecorded(event_key, event, exc)
+        if queued.status in ("disabled", "failed"):
+            return queued
+        delivery = self.deliver(warehouse)
+        if event_key in delivery.outcomes:
+            return delivery.outcomes[event_key]
+        if delivery.error:
+            return NotificationOutcome("failed", 0, delivery.error)
+        return NotificationOutcome(self._status_of(warehouse, event_key), 0)
 
-    def _post(self, payload: Any) -> tuple[int, str | None]:
-        """POST with retries; (attempts made, None or the last error)."""
+    # -- send ----------------------------------------------------------------------------------
+    def deliver(self, warehouse: PostgresWarehouse) -> Delivery:
+        """Post the due events of the outbox, oldest first; never raises (see the module)."""
+        if not self.url or not self.url.strip():
+            return Delivery()
+        try:
+            with warehouse.connection() as conn:
+                return self._deliver(conn)
+        except Exception as exc:
+            error = self._describe(f"delivery stopped ({type(exc).__name__}: {exc})")
+            _LOG.warning("Notification outbox: %s", error)
+            return Delivery(error=error)
+
+    def _deliver(self, conn: Connection) -> Delivery:
+        if not conn.execute(select(func.pg_try_advisory_lock(SENDER_LOCK_KEY))).scalar_one():
+            conn.commit()
+            return Delivery(busy=True)
+        conn.commit()
+        n, outcomes = monitoring_notifications, {}
+        try:
+            with conn.begin():
+                expired = conn.execute(
+                    update(n).where(n.c.status.in_(UNDELIVERED), n.c.expires_at <= func.now())
+                    .values(status="expired", updated_at=func.now())).rowcount
+            after = 0
+            for _ in range(max(self.batch_size, 1)):
+                with conn.begin():
+                    row = conn.execute(
+                        select(n.c.id, n.c.event_key, n.c.status, n.c.payload, n.c.created_at,
+                               n.c.next_attempt_at, func.now().label("now"))
+                        .where(n.c.status.in_(UNDELIVERED), n.c.id > after,
+                               n.c.expires_at > func.now())
+                        .order_by(n.c.id).limit(1).with_for_update(skip_locked=True)
+                    ).one_or_none()
+                    if row is None:
+                        break
+                    after = row.id
+                    if row.next_attempt_at > row.now:  # not due
+                        if holds_back(row.status):
+                            break
+                        continue
+                    outcome = self._deliver_row(conn, row)
+                outcomes[row.event_key] = outcome
+                if outcome.status == "failed":  # the receiver is down: keep the order
+                    break
+            with conn.begin():
+                waiting = conn.execute(select(func.count()).select_from(n)
+                                       .where(n.c.status.in_(UNDELIVERED))).scalar_one()
+        finally:
+            conn.rollback()
+            conn.execute(select(func.pg_advisory_unlock(SENDER_LOCK_KEY)))
+            conn.commit()
+        return Delivery(outcomes, expired, waiting)
+
+    def _deliver_row(self, conn: Connection, row) -> NotificationOutcome:
+        """POST one claimed row and mark it in the claiming transaction."""
+        n = monitoring_notifications
+        destination = destination_of(self.url)
+        if destination is None:
+            attempts, error, status = 0, f"{WEBHOOK_URL_ENV} is not an http(s) URL with a host", \
+                "failed"
+        else:
+            attempts, error, code = self._post(row.payload, row.event_key)
+            status = "sent" if error is None else failure_status(code)
+        values = {"status": status, "attempts": n.c.attempts + attempts, "updated_at": row.now,
+                  "destination": destination or "(invalid url)"}
+        if status == "sent":
+            values.update(sent_at=row.now, error=None)
+        else:
+            error = self._describe(error)
+            _LOG.warning("Notification %s %s after %d attempt(s): %s",
+                         row.event_key, status, attempts, error)
+            values.update(error=error, next_attempt_at=next_attempt_at(
+                row.created_at, row.now, base_seconds=self.retry_base_seconds,
+                max_seconds=self.retry_max_seconds))
+        conn.execute(update(n).where(n.c.id == row.id).values(**values))
+        return NotificationOutcome(status, attempts, error if status != "sent" else None)
+
+    def _status_of(self, warehouse: PostgresWarehouse, event_key: str) -> Status:
+        n = monitoring_notifications.c
+        with warehouse.transaction() as conn:
+            status = conn.execute(select(n.status).where(n.event_key == event_key)).scalar()
+        return "duplicate" if status == "sent" else "queued"
+
+    def _send_unrecorded(self, event_key: str, event: dict,
+                         cause: Exception) -> NotificationOutcome:
+        note = f"queuing it failed ({type(cause).__name__})"
+        _LOG.warning("Notification %s: %s; posting it directly.", event_key, note)
+        try:
+            fmt = (self.format or "generic").strip().lower()
+            payload = strip_secrets(render(fmt, event, telegram_chat_id=self.telegram_chat_id),
+                                    url_secrets(self.url))
+            attempts, error, _ = (self._post(payload, event_key) if destination_of(self.url)
+                                  else (0, f"{WEBHOOK_URL_ENV} is not an http(s) URL", None))
+        except Exception as exc:
+            attempts, error = 0, f"{type(exc).__name__}: {exc}"
+        prefix = "delivered, but " if error is None else f"{error}; "
+        return NotificationOutcome("failed", attempts, self._describe(prefix + note))
+
+    def _post(self, payload: Any, event_key: str) -> tuple[int, str | None, int | None]:
+        """POST with retries; (attempts made, None or the last error, its HTTP status)."""
         attempts = 0
 
         def attempt(client: httpx.Client) -> None:
@@ -227,18 +319,19 @@ class WebhookNotifier(dg.ConfigurableResource):
         retrying = Retrying(stop=stop_after_attempt(max(1, self.max_attempts)),
                             wait=self._wait, retry=retry_if_exception(_retryable),
                             before_sleep=self._log_retry, sleep=time.sleep, reraise=True)
-        headers = {"Content-Type": "application/json", "User-Agent": "supplybrain-notifier"}
-        redact, httpx_log = _RedactUrl(url_secrets(self.url)), logging.getLogger("httpx")
+        headers = {"Content-Type": "application/json", "User-Agent": "supplybrain-notifier",
+                   "Idempotency-Key": event_key}
+        redact, httpx_log = RedactUrl(url_secrets(self.url)), logging.getLogger("httpx")
         httpx_log.addFilter(redact)
         try:
             with httpx.Client(timeout=self.timeout_seconds, headers=headers,
                               follow_redirects=False) as client:
                 retrying(attempt, client)
         except _PostError as exc:
-            return attempts, str(exc)
+            return attempts, str(exc), exc.http_status
         finally:
             httpx_log.removeFilter(redact)
-        return attempts, None
+        return attempts, None, None
 
     def _post_once(self, client: httpx.Client, payload: Any) -> None:
         try:
@@ -255,9 +348,9 @@ class WebhookNotifier(dg.ConfigurableResource):
         body = " ".join(response.text[:300].split())
         message = f"HTTP {code}" + (f": {body}" if body else "")
         if code == 429:
-            raise _PostError(message, retryable=True,
+            raise _PostError(message, retryable=True, http_status=code,
                              retry_after_s=header_seconds(response.headers, "Retry-After"))
-        raise _PostError(message, retryable=code >= 500)
+        raise _PostError(message, retryable=code >= 500, http_status=code)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -273,23 +366,6 @@ class WebhookNotifier(dg.ConfigurableResource):
         _LOG.warning("Webhook attempt %d of %d failed (%s); retrying in %.2f s.",
                      state.attempt_number, self.max_attempts,
                      self._describe(str(exc)), wait)
-
-    def _record(self, warehouse: PostgresWarehouse, *, event_key: str, kind: str, fmt: str,
-                destination: str, status: str, attempts: int, error: str | None,
-                payload: Any) -> None:
-        n = monitoring_notifications
-        row = {"event_key": event_key, "kind": kind, "format": fmt, "destination": destination,
-               "status": status, "attempts": attempts, "error": error, "payload": payload}
-        stmt = insert(n).values(**row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[n.c.event_key],
-            set_={"kind": stmt.excluded.kind, "format": stmt.excluded.format,
-                  "destination": stmt.excluded.destination, "status": stmt.excluded.status,
-                  "attempts": n.c.attempts + stmt.excluded.attempts,
-                  "error": stmt.excluded.error, "payload": stmt.excluded.payload,
-                  "updated_at": func.now()})
-        with warehouse.transaction() as conn:
-            conn.execute(stmt)
 
     def _describe(self, text: str) -> str:
         """``text`` without the URL (or any part of it) and other secrets, cut to size."""

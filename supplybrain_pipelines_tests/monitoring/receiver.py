@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,8 @@ class WebhookReceiver(LoopbackServer):
 
     def __init__(self) -> None:
         self.posts: list[Post] = []
+        #: Called with each Post before it is answered (a test's hook into the receiver).
+        self.on_post: Callable[[Post], None] | None = None
         self._answers: list[tuple[int, dict[str, str]]] = []
         self._lock = threading.Lock()
         receiver = self
@@ -46,8 +48,11 @@ class WebhookReceiver(LoopbackServer):
                     body = json.loads(raw)
                 except ValueError:
                     body = raw
+                post = Post(self.path, dict(self.headers), body)
+                if receiver.on_post is not None:
+                    receiver.on_post(post)
                 with receiver._lock:
-                    receiver.posts.append(Post(self.path, dict(self.headers), body))
+                    receiver.posts.append(post)
                     status, headers = (receiver._answers.pop(0) if receiver._answers
                                        else (200, {}))
                 answer = json.dumps({"ok": 200 <= status < 300}).encode()
@@ -66,6 +71,11 @@ class WebhookReceiver(LoopbackServer):
         """Answer the next ``times`` POSTs with ``status`` (and ``headers``)."""
         with self._lock:
             self._answers.extend([(status, headers or {})] * times)
+
+    def recover(self) -> None:
+        """Forget the failures still scripted by :meth:`fail`: answer 200 again."""
+        with self._lock:
+            self._answers.clear()
 
     @property
     def bodies(self) -> list[Any]:

@@ -1,7 +1,8 @@
-"""The webhook notifier against a real local HTTP receiver and a migrated PostgreSQL: one post,
-the three body formats, retries on 5xx and 429, no retry on other 4xx, permanent failures
-recorded without raising, no re-post of a sent event, off without a URL, and the URL (a secret)
-never stored or shown."""
+"""The webhook notifier's ``send`` (queue, then deliver) against a real local HTTP receiver and a
+migrated PostgreSQL: one post, the three body formats, retries on 5xx and 429, no retry within
+the call on other 4xx, failures recorded without raising and sent by a later call, no re-post of
+a sent event, off without a URL, and the URL (a secret) never stored or shown. The outbox's
+own behaviour (order, backoff, expiry, concurrent senders, crashes) is in ``test_outbox.py``."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from supplybrain_pipelines.resources.notifier import (
     notifier_from_env,
 )
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
-from supplybrain_pipelines_tests.fixtures_db import fetch_all, url_text
+from supplybrain_pipelines_tests.fixtures_db import execute, fetch_all, url_text
 from supplybrain_pipelines_tests.monitoring.receiver import webhook_fixture  # noqa: F401
 
 EVENT = run_failure_event(job_name="ingest_job", run_id="run-1", error="boom")
@@ -33,7 +34,8 @@ def warehouse(migrated_db_url) -> PostgresWarehouse:
 
 
 def notifier(url: str | None, **kwargs) -> WebhookNotifier:
-    return WebhookNotifier(url=url, backoff_seconds=0.01, timeout_seconds=2.0, **kwargs)
+    return WebhookNotifier(url=url, backoff_seconds=0.01, timeout_seconds=2.0,
+                           **{"retry_base_seconds": 0.0, "retry_max_seconds": 0.0, **kwargs})
 
 
 def send(hook_or_url, warehouse, key: str = "run_failure:run-1", **kwargs) -> NotificationOutcome:
@@ -109,13 +111,13 @@ def test_a_failed_event_is_sent_again_and_attempts_add_up(webhook, warehouse, mi
     assert row[4:7] == ("sent", 3, None)
 
 
-def test_a_4xx_is_not_retried(webhook, warehouse, migrated_db_url):
+def test_a_4xx_is_not_retried_within_the_call(webhook, warehouse, migrated_db_url):
     webhook.fail(1, status=400)
     outcome = send(webhook, warehouse)
-    assert outcome.status == "failed" and outcome.attempts == 1
+    assert outcome.status == "refused" and outcome.attempts == 1
     assert outcome.error.startswith("HTTP 400")
     assert len(webhook.posts) == 1
-    assert recorded(migrated_db_url)[0][4] == "failed"
+    assert recorded(migrated_db_url)[0][4] == "refused"  # a later round tries again
 
 
 def test_a_sent_event_key_is_not_posted_again(webhook, warehouse, migrated_db_url):
@@ -142,31 +144,41 @@ def test_an_unreachable_receiver_fails_after_the_retries(warehouse, migrated_db_
 def test_a_database_outage_does_not_raise(webhook):
     down = PostgresWarehouse(database_url="postgresql+psycopg://u:p@127.0.0.1:1/none")
     outcome = send(webhook, down)
-    # delivered (the duplicate check could not run, so it sends), but not recorded
+    # it could not be queued, so it is posted directly (once, not recorded)
     assert outcome.status == "failed" and outcome.attempts == 1
-    assert outcome.error.startswith("delivered, but recording the outcome failed")
+    assert outcome.error == "delivered, but queuing it failed (OperationalError)"
     assert len(webhook.posts) == 1
 
 
 def test_bad_configuration_fails_without_raising(webhook, warehouse, migrated_db_url):
     assert send(webhook, warehouse, format="teams").error.startswith(
         "unknown webhook format 'teams'")
-    assert send("ftp://example.org/x", warehouse).status == "failed"
     outcome = send(webhook, warehouse, key="k2", format="telegram")  # no chat id
     assert outcome.status == "failed" and "chat id" in outcome.error
+    # neither can be rendered, so neither is queued; a bad URL is queued and waits for a fix
+    assert recorded(migrated_db_url) == []
+    assert send("ftp://example.org/x", warehouse) == NotificationOutcome(
+        "failed", 0, "SUPPLYBRAIN_WEBHOOK_URL is not an http(s) URL with a host")
     assert webhook.posts == []
-    assert [r[4] for r in recorded(migrated_db_url)] == ["failed", "failed"]
+    assert [r[3:6] for r in recorded(migrated_db_url)] == [("(invalid url)", "failed", 0)]
+    assert send(webhook, warehouse).status == "sent"  # the URL is fixed: the event goes out
+    assert [r[3:6] for r in recorded(migrated_db_url)] == [(webhook.base_url, "sent", 1)]
+    assert webhook.bodies == [EVENT]
 
 
 def test_the_url_is_never_stored_or_shown(webhook, warehouse, migrated_db_url, caplog):
     secret_url = f"{webhook.base_url}/bot{SECRET}/sendMessage?key={SECRET}"
     closed_url = _closed_port_url()
     webhook.fail(10, status=500)
+    outcomes = []
     with caplog.at_level(logging.DEBUG):  # httpx logs each request's URL at INFO
-        outcomes = [notifier(url, max_attempts=2).send(
-            warehouse, event_key=f"secret-{i}", kind="run_failure",
-            event=run_failure_event(job_name="j", run_id="r", error=f"failed posting {url}"))
-            for i, url in enumerate((secret_url, f"{closed_url}/bot{SECRET}"))]
+        for i, url in enumerate((secret_url, f"{closed_url}/bot{SECRET}")):
+            outcomes.append(notifier(url, max_attempts=2).send(
+                warehouse, event_key=f"secret-{i}", kind="run_failure",
+                event=run_failure_event(job_name="j", run_id="r", error=f"failed posting {url}")))
+            # give the failed event up, so that it does not hold back the next one
+            execute(migrated_db_url, "UPDATE supplybrain.monitoring_notifications "
+                    "SET status = 'expired'")
     outcome, closed = outcomes
     assert outcome.status == "failed" and closed.status == "failed"
     assert len(webhook.posts) == 2 and SECRET not in json.dumps(webhook.bodies)

@@ -1,10 +1,13 @@
 """``monitoring_snapshot``: one row per 15-minute window in ``monitoring_snapshots``, the alerts
-it raised in ``monitoring_alerts``, and a webhook post when the overall status changes.
+it raised in ``monitoring_alerts``, and a webhook notification when the overall status changes.
 
 The window is the schedule's tick time (passed as run config by ``monitoring_every_15m``); a
 manual run takes the window that contains now. Writing is an upsert on ``window_start`` in one
 transaction with the window's alerts, so duplicate ticks, retries and re-materialisations leave
-one row. Notification happens after the commit and never fails the run.
+one row. A status change is queued in the notification outbox in that same transaction (key
+``status_change:<window>:<previous>-><status>``), so the row and its event commit together; after
+the commit the run delivers every due event of the outbox (``resources/notifier.py``). Delivery
+never fails the run: an event that cannot be posted waits for a later snapshot or sensor tick.
 """
 
 from dataclasses import dataclass
@@ -75,12 +78,15 @@ def resolve_window(value: str | None, now: datetime) -> datetime:
 
 
 def compute_snapshot(conn: Connection, window_start: datetime, now: datetime) -> Snapshot:
-    """Counters, metrics and details of one window, from set-based SQL (see ``queries``)."""
+    """Counters, metrics and details of one window, from set-based SQL (see ``queries``).
+
+    Ages are measured at ``window_start`` (the tick), so a snapshot that waited for the run
+    slot reports the window it stands for; ``now`` is only recorded as ``computed_at``."""
     latest = q.read_latest_proposals(conn)
     counters = q.read_counters(conn, latest)
-    accounts, sync_metrics = q.read_sync_health(conn, now)
+    accounts, sync_metrics = q.read_sync_health(conn, window_start)
     orders, order_metrics = q.read_order_volume(conn, window_start)
-    watermarks, watermark_metrics = q.read_watermarks(conn, now, latest)
+    watermarks, watermark_metrics = q.read_watermarks(conn, window_start, latest)
     quality, quality_metrics = q.read_data_quality(conn, window_start)
     metrics = {**sync_metrics, **order_metrics, **watermark_metrics, **quality_metrics}
     details = {"computed_at": now.isoformat(), "accounts": accounts, "orders": orders,
@@ -126,6 +132,18 @@ def persist(conn: Connection, snapshot: Snapshot, evaluation: Evaluation, status
     return snapshot_id, previous
 
 
+def announcement(window_start: datetime, previous: str | None, status: str,
+                 evaluation: Evaluation) -> dict:
+    """The status-change event of a window (``logic/monitoring/messages``)."""
+    alerts = [{"name": a.rule.name, "metric": a.rule.metric, "severity": a.rule.severity,
+               "threshold_type": a.rule.threshold_type,
+               "threshold_value": a.rule.threshold_value, "current_value": a.current_value}
+              for a in evaluation.alerts]
+    return status_change_event(window_start=window_start, previous=previous, current=status,
+                               critical_alerts=evaluation.critical,
+                               warning_alerts=evaluation.warning, alerts=alerts)
+
+
 def should_announce(previous: str | None, current: str) -> bool:
     """A status change is news; so is a first snapshot that is not ``ok``."""
     return current != (previous or "ok")
@@ -149,26 +167,27 @@ def monitoring_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfi
         evaluation = evaluate(read_rules(conn), snapshot.values)
         status = overall_status(evaluation.critical, evaluation.warning, snapshot.values)
         snapshot_id, previous = persist(conn, snapshot, evaluation, status, context.run.run_id)
+        key = f"status_change:{window_start.isoformat()}:{previous}->{status}"
+        queued = None
+        if should_announce(previous, status):  # queued with the row: both commit, or neither
+            queued = notifier.enqueue(conn, event_key=key, kind="status_change",
+                                      event=announcement(window_start, previous, status,
+                                                         evaluation))
     for rule, reason in evaluation.skipped:
         context.log.warning(f"alert rule {rule.id} ({rule.name}) skipped: {reason}")
+    # Every snapshot drains the outbox: this window's event and any earlier one still waiting.
+    delivery = notifier.deliver(warehouse)
     notified = "unchanged"
-    if should_announce(previous, status):
-        alerts = [{"name": a.rule.name, "metric": a.rule.metric, "severity": a.rule.severity,
-                   "threshold_type": a.rule.threshold_type,
-                   "threshold_value": a.rule.threshold_value, "current_value": a.current_value}
-                  for a in evaluation.alerts]
-        event = status_change_event(window_start=window_start, previous=previous,
-                                    current=status, critical_alerts=evaluation.critical,
-                                    warning_alerts=evaluation.warning, alerts=alerts)
-        key = f"status_change:{window_start.isoformat()}:{previous}->{status}"
-        outcome = notifier.send(warehouse, event_key=key, kind="status_change", event=event)
+    if queued is not None:
+        outcome = delivery.outcomes.get(key, queued)
         notified = outcome.status
-        if outcome.status == "failed":
-            context.log.warning(f"status change not announced: {outcome.error}")
+        if outcome.error:
+            context.log.warning(f"status change not announced yet: {outcome.error}")
     return dg.MaterializeResult(metadata=table_metadata(
         warehouse, t.monitoring_snapshots,
         window_start=window_start.isoformat(), snapshot_id=snapshot_id,
         overall_status=status, previous_status=previous or "none",
         critical_alerts=evaluation.critical, warning_alerts=evaluation.warning,
         skipped_rules=len(evaluation.skipped), notification=notified,
+        notifications_waiting=delivery.waiting,
         accounts_suspended=snapshot.metrics["accounts_suspended"], **snapshot.counters))

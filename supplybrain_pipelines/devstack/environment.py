@@ -16,6 +16,12 @@ from supplybrain_pipelines.config import (
 )
 
 INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
+#: ``dagster-webserver --db-pool-recycle`` (also under ``dagster dev``). The webserver alone keeps
+#: pooled storage connections (the daemon, code servers and runs use none), for an hour by
+#: default; after a PostgreSQL restart its first request then fails with HTTP 500 on a dead
+#: connection. 0 recycles each connection at its next checkout: every request opens fresh ones
+#: (a few ms on loopback), like the other processes, and survives a restart.
+WEBSERVER_POOL_RECYCLE_ENV = "DAGSTER_WEBSERVER_DB_POOL_RECYCLE"
 
 
 def prepare_dagster_home(home: Path, instance_config: Path = INSTANCE_CONFIG) -> Path:
@@ -32,10 +38,12 @@ def prepare_dagster_home(home: Path, instance_config: Path = INSTANCE_CONFIG) ->
 def dagster_env(app_url: URL, dagster_home: Path, dagster_db: str = DEFAULT_DAGSTER_DB,
                 base: dict[str, str] | None = None) -> dict[str, str]:
     """``base`` (default: this process's environment) plus everything dagster.yaml and the code
-    location read: the app database URL, DAGSTER_PG_* for storage, DAGSTER_HOME."""
+    location read: the app database URL, DAGSTER_PG_* for storage, DAGSTER_HOME; and the
+    webserver's pool recycle (unless set)."""
     env = dict(os.environ if base is None else base)
     env.update(dagster_storage_env(app_url, dagster_db))
     env[DATABASE_URL_ENV] = url_to_env(app_url)
     env["DAGSTER_HOME"] = str(dagster_home)
     env.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    env.setdefault(WEBSERVER_POOL_RECYCLE_ENV, "0")
     return env

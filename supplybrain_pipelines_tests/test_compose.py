@@ -83,7 +83,8 @@ def test_dagster_services_share_one_image_and_network(compose: dict, services: d
 
 
 def test_dagster_services_share_environment(services: dict) -> None:
-    base = services["migrate"]["environment"]
+    base = {k: v for k, v in services["migrate"]["environment"].items()
+            if k != "SUPPLYBRAIN_TOKEN_KEY_FILE"}
     for key in (
         "DAGSTER_PG_HOST",
         "DAGSTER_PG_PORT",
@@ -100,6 +101,32 @@ def test_dagster_services_share_environment(services: dict) -> None:
     for name in DAGSTER_SERVICES:
         env = services[name]["environment"]
         assert {k: env[k] for k in base} == base, name
+
+
+#: The services that run our code and so decrypt marketplace tokens.
+TOKEN_KEY_SERVICES = ("migrate", "user_code")
+
+
+def test_the_token_key_is_a_compose_secret_given_only_to_our_code(compose: dict,
+                                                                   services: dict) -> None:
+    """The key that encrypts tokens at rest comes from a compose secret (a file outside the
+    repository, git- and docker-ignored), never from a committed value or the database."""
+    secret = compose["secrets"]["token_key"]
+    assert set(secret) == {"file"}
+    assert secret["file"] == "${SUPPLYBRAIN_TOKEN_KEY_SECRET_FILE:-./secrets/token.key}"
+    for name in TOKEN_KEY_SERVICES:
+        assert services[name]["secrets"] == ["token_key"], name
+        env = services[name]["environment"]
+        assert env["SUPPLYBRAIN_TOKEN_KEY_FILE"] == "/run/secrets/token_key", name
+        assert "SUPPLYBRAIN_TOKEN_KEY" not in env, name
+    for name in set(ALL_SERVICES) - set(TOKEN_KEY_SERVICES):
+        assert "secrets" not in services[name], name
+        assert not any(k.startswith("SUPPLYBRAIN_TOKEN_KEY")
+                       for k in services[name].get("environment", {})), name
+    for ignore_file in (REPO / ".gitignore", DOCKERIGNORE):
+        patterns = [ln.strip() for ln in ignore_file.read_text().splitlines()]
+        assert "secrets/" in patterns or "secrets" in patterns, ignore_file.name
+    assert _ignored("secrets/token.key", _dockerignore_patterns())
 
 
 def test_postgres_healthcheck_uses_pg_isready(services: dict) -> None:

@@ -2,8 +2,10 @@
 
 Every query reads current tables (accounts, account health, bundle risk, the latest proposals,
 stock) or a bounded, indexed time range of ``orders`` and ``quarantine``, so the cost of a
-snapshot does not grow with the length of the order history. Ages are measured at ``now`` (when
-the snapshot is computed); order volume is measured over the 24 hours before ``window_start``.
+snapshot does not grow with the length of the order history. Ages (minutes since a sync, an
+order or stock, a token's days left) are measured at ``at``, which the snapshot sets to its
+window's start, not to when its run got the slot; data newer than that (a snapshot that ran late)
+is 0 minutes old. Order volume is measured over the 24 hours before ``window_start``.
 """
 
 from __future__ import annotations
@@ -60,12 +62,12 @@ WITH accounts AS (
     FROM supplybrain.moysklad_integration_accounts
 )
 SELECT a.kind, a.id, a.name, a.is_active, a.suspended_at, a.suspended_reason, h.endpoint,
-       floor(extract(epoch FROM :now - COALESCE(h.last_success_at, a.created_at)) / 60)::bigint
-           AS minutes_since_success,
+       GREATEST(0, floor(extract(epoch FROM :at - COALESCE(h.last_success_at, a.created_at))
+                         / 60))::bigint AS minutes_since_success,
        h.last_success_at IS NOT NULL AS ever_synced,
        COALESCE(h.consecutive_failures, 0) AS consecutive_failures,
        h.last_error_class,
-       floor(extract(epoch FROM h.token_expires_at - :now) / 86400)::int AS token_days_left
+       floor(extract(epoch FROM h.token_expires_at - :at) / 86400)::int AS token_days_left
 FROM accounts a
 LEFT JOIN supplybrain.account_health h ON h.account_kind = a.kind AND h.account_id = a.id
 ORDER BY a.kind, a.id, h.endpoint
@@ -112,8 +114,9 @@ GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 UNMATCHED = text("SELECT source, count(*) AS n FROM supplybrain.unmatched_items GROUP BY 1")
 
 
-def _minutes(now: datetime, then: datetime | None) -> int | None:
-    return None if then is None else int((now - then).total_seconds() // 60)
+def _minutes(at: datetime, then: datetime | None) -> int | None:
+    """Whole minutes from ``then`` to ``at``; 0 when ``then`` is later."""
+    return None if then is None else max(0, int((at - then).total_seconds() // 60))
 
 
 def _iso(value: Any) -> str | None:
@@ -136,12 +139,12 @@ def read_counters(conn: Connection, latest: Row | None) -> dict[str, int]:
     return counters
 
 
-def read_sync_health(conn: Connection, now: datetime) -> tuple[list[dict], dict[str, Any]]:
-    """Per-account sync health, and the metrics over the active accounts; plus
+def read_sync_health(conn: Connection, at: datetime) -> tuple[list[dict], dict[str, Any]]:
+    """Per-account sync health measured at ``at``, and the metrics over the active accounts; plus
     ``accounts_suspended``: inactive accounts that ingestion suspended (401/403 on every
     endpoint, ``logic/accounts.py``) and nobody has re-activated or deactivated since."""
     accounts: dict[tuple[str, int], dict] = {}
-    for r in conn.execute(SYNC_HEALTH, {"now": now}):
+    for r in conn.execute(SYNC_HEALTH, {"at": at}):
         entry = accounts.setdefault((r.kind, r.id), {
             "kind": r.kind, "account_id": r.id, "name": r.name, "is_active": r.is_active,
             "suspended_at": _iso(r.suspended_at) if not r.is_active else None,
@@ -193,16 +196,17 @@ def read_order_volume(conn: Connection, window_start: datetime) -> tuple[dict, d
     return details, {"orders_last_24h": units[0], "orders_vs_prev_7d_pct": ratio}
 
 
-def read_watermarks(conn: Connection, now: datetime, latest: Row | None) -> tuple[dict, dict]:
-    """The newest order, stock as-of and proposal: the data the snapshot stands on."""
+def read_watermarks(conn: Connection, at: datetime, latest: Row | None) -> tuple[dict, dict]:
+    """The newest order, stock as-of and proposal: the data the snapshot stands on; their ages
+    measured at ``at``."""
     marks = conn.execute(WATERMARKS).one()
     details = {"latest_order_at": _iso(marks.latest_order),
                "latest_stock_as_of": _iso(marks.latest_stock),
                "latest_proposal_as_of": _iso(latest.as_of) if latest else None,
                "latest_proposal_computed_at": _iso(latest.computed_at) if latest else None,
                "latest_proposal_run_id": latest.run_id if latest else None}
-    return details, {"minutes_since_last_order": _minutes(now, marks.latest_order),
-                     "minutes_since_stock": _minutes(now, marks.latest_stock)}
+    return details, {"minutes_since_last_order": _minutes(at, marks.latest_order),
+                     "minutes_since_stock": _minutes(at, marks.latest_stock)}
 
 
 def read_data_quality(conn: Connection, window_start: datetime) -> tuple[dict, dict]:

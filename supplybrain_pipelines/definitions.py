@@ -9,7 +9,10 @@ from supplybrain_pipelines.assets.sources import SOURCE_ASSETS
 from supplybrain_pipelines.assets.unified import orders_and_rollup, stock
 from supplybrain_pipelines.checks import CHECKS
 from supplybrain_pipelines.jobs import JOBS
-from supplybrain_pipelines.notify_sensor import run_failure_notification_sensor
+from supplybrain_pipelines.notify_sensor import (
+    notification_outbox_sensor,
+    run_failure_notification_sensor,
+)
 from supplybrain_pipelines.resources import marketplace_from_env
 from supplybrain_pipelines.resources.notifier import notifier_from_env
 from supplybrain_pipelines.resources.warehouse import warehouse_from_env
@@ -22,7 +25,7 @@ defs = dg.Definitions(
     asset_checks=[*CHECKS, *MONITORING_CHECKS],
     jobs=JOBS,
     schedules=SCHEDULES,
-    sensors=[*SENSORS, run_failure_notification_sensor],
+    sensors=[*SENSORS, run_failure_notification_sensor, notification_outbox_sensor],
     resources={"warehouse": warehouse_from_env(), "marketplace": marketplace_from_env(),
                "notifier": notifier_from_env()},
 )

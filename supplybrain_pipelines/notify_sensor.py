@@ -1,7 +1,13 @@
-"""The run-failure notification: every failed run of this code location is announced through
-the webhook notifier, once per run (event key ``run_failure:<run_id>``). A run that Dagster's
-run retries will re-execute is not announced; the retry is a run of its own and is announced
-if it fails too.
+"""The run-failure notification and the outbox sensor.
+
+Every failed run of this code location is announced through the webhook notifier, once per run
+(event key ``run_failure:<run_id>``): the sensor queues the event in the notification outbox
+(its record of the failure, committed before it posts) and then delivers the outbox, so a post
+that fails is retried by later ticks instead of being lost when Dagster moves the sensor's
+cursor past the run. A run that Dagster's run retries will re-execute is not announced; the
+retry is a run of its own and is announced if it fails too. ``notification_outbox_sensor``
+delivers the outbox every 30 seconds, so waiting events go out without waiting for the next
+snapshot or failure.
 
 The error text comes from the run's failure event and its failed steps. Before it leaves the
 process it is scrubbed: the integration accounts' tokens and the webhook URL are masked, as is
@@ -107,3 +113,31 @@ def run_failure_notification_sensor(context: dg.RunFailureSensorContext,
     detail = f" ({outcome.error})" if outcome.error else ""
     context.log.info(f"Run {run.run_id} failed; notification {outcome.status} after "
                      f"{outcome.attempts} attempt(s){detail}.")
+
+
+#: How often the outbox sensor delivers waiting notifications.
+OUTBOX_INTERVAL_SECONDS = 30
+
+
+@dg.sensor(
+    name="notification_outbox_sensor",
+    minimum_interval_seconds=OUTBOX_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Delivers the webhook notifications waiting in monitoring_notifications "
+    "(pending, or failed and due again) in the order they were queued; launches no runs.",
+)
+def notification_outbox_sensor(context: dg.SensorEvaluationContext, notifier: WebhookNotifier,
+                               warehouse: PostgresWarehouse) -> dg.SkipReason:
+    if not notifier.url:
+        return dg.SkipReason("no webhook is configured")
+    delivery = notifier.deliver(warehouse)
+    counts: dict[str, int] = {}
+    for outcome in delivery.outcomes.values():
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing due"
+    summary = (f"outbox: {done}; {delivery.expired} expired; {delivery.waiting} waiting"
+               + ("; another sender is delivering" if delivery.busy else "")
+               + (f"; {delivery.error}" if delivery.error else ""))
+    if delivery.error or counts.get("failed") or counts.get("refused"):
+        context.log.warning(summary)
+    return dg.SkipReason(summary)

@@ -1,12 +1,15 @@
 """The run-failure sensor: a failed run (executed in process) is announced with one webhook post
 that carries the run id and the scrubbed error, recorded under ``run_failure:<run_id>``, and
-not announced twice."""
+not announced twice; a post that fails stays queued and a later outbox-sensor tick sends it."""
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from supplybrain_pipelines.notify_sensor import run_failure_notification_sensor
+from supplybrain_pipelines.notify_sensor import (
+    notification_outbox_sensor,
+    run_failure_notification_sensor,
+)
 from supplybrain_pipelines.resources.notifier import WebhookNotifier, notifier_from_env
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 from supplybrain_pipelines.token_crypto import encrypt_token
@@ -107,3 +110,42 @@ def test_without_a_webhook_nothing_happens(migrated_db_url):
         fail_and_notify(instance, {"notifier": WebhookNotifier(), "warehouse": warehouse})
     assert fetch_all(migrated_db_url,
                      "SELECT count(*) FROM supplybrain.monitoring_notifications") == [(0,)]
+
+
+def test_the_outbox_sensor_is_running_by_default_and_loads(monkeypatch):
+    assert notification_outbox_sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert notification_outbox_sensor.minimum_interval_seconds == 30
+    monkeypatch.setenv("SUPPLYBRAIN_WEBHOOK_URL", "https://hooks.example.org/secret-path")
+    dg.Definitions.validate_loadable(dg.Definitions(
+        sensors=[notification_outbox_sensor],
+        resources={"notifier": notifier_from_env(),
+                   "warehouse": PostgresWarehouse(database_url="postgresql://x@localhost/x")}))
+
+
+def test_a_failure_announced_while_the_receiver_is_down_goes_out_on_a_later_tick(
+        webhook, warehouse, migrated_db_url):
+    notifier = WebhookNotifier(url=webhook.url, backoff_seconds=0.01, max_attempts=2,
+                               retry_base_seconds=0.0, retry_max_seconds=0.0)
+    resources = {"notifier": notifier, "warehouse": warehouse}
+    webhook.fail(2, status=502)
+    with dg.DagsterInstance.ephemeral() as instance:
+        run_id = fail_and_notify(instance, resources)  # the cursor moves past the run
+        assert fetch_all(migrated_db_url, "SELECT status, attempts FROM "
+                         "supplybrain.monitoring_notifications") == [("failed", 2)]
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:
+            first = notification_outbox_sensor(context).skip_message
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:
+            second = notification_outbox_sensor(context).skip_message
+    assert first == "outbox: 1 sent; 0 expired; 0 waiting"
+    assert second == "outbox: nothing due; 0 expired; 0 waiting"
+    assert [body["run_id"] for body in webhook.bodies] == [run_id] * 3
+    assert webhook.posts[-1].headers["Idempotency-Key"] == f"run_failure:{run_id}"
+    assert fetch_all(migrated_db_url, "SELECT status, attempts FROM "
+                     "supplybrain.monitoring_notifications") == [("sent", 3)]
+
+
+def test_the_outbox_sensor_without_a_webhook_skips(warehouse):
+    with dg.DagsterInstance.ephemeral() as instance, dg.build_sensor_context(
+            instance=instance,
+            resources={"notifier": WebhookNotifier(), "warehouse": warehouse}) as context:
+        assert notification_outbox_sensor(context).skip_message == "no webhook is configured"

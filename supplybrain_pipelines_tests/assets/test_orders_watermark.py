@@ -191,3 +191,56 @@ def test_a_line_moved_off_a_day_it_was_alone_on_removes_that_day(db, monkeypatch
         eng.dispose()
     assert refresh(db) == {"changed": 1, "unmatched_lines": 1}
     assert daily(db, UNKNOWN) == [(date(2026, 3, 6), 1)]
+
+
+# --- writers and refreshes at once ------------------------------------------------------------
+
+def test_pages_of_two_writers_committing_during_repeated_refreshes_all_arrive(db):
+    """Two writers commit 12 pages of 5 rows each, every page open for a while before and after
+    its rows (as a page transaction is while it validates and writes), while refreshes run one
+    after another; after the writers finish, one more refresh. Every row is in ``orders``."""
+    done = threading.Event()
+    errors: list[BaseException] = []
+    refreshes: list[dict] = []
+
+    def write(writer: str) -> None:
+        eng = engine(db)
+        try:
+            for page in range(12):
+                with eng.connect() as conn:
+                    conn.begin()
+                    conn.execute(sa.text("SELECT now()"))  # the stamp is fixed here
+                    time.sleep(0.15)
+                    for row in range(5):
+                        conn.execute(sa.text(INSERT_RAW), {
+                            "srid": f"{writer}-{page:02d}-{row}", "barcode": UNKNOWN,
+                            "at": f"2026-03-{page + 1:02d}T10:00:00+00:00"})
+                    time.sleep(0.15)
+                    conn.commit()
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            eng.dispose()
+
+    def refresh_until_done() -> None:
+        try:
+            while not done.is_set():
+                refreshes.append(refresh(db))
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    writers = [threading.Thread(target=write, args=(name,)) for name in ("w1", "w2")]
+    refresher = threading.Thread(target=refresh_until_done)
+    refresher.start()
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join(120)
+    done.set()
+    refresher.join(120)
+    assert errors == []
+    assert len(refreshes) >= 2  # refreshes did run while pages were open
+    refresh(db)
+    # 2 writers x 12 pages x 5 rows; each writer's page p is on 1 + p March (10:00 UTC)
+    assert fetch_all(db, "SELECT count(*) FROM supplybrain.orders")[0][0] == 120
+    assert daily(db, UNKNOWN) == [(date(2026, 3, day), 10) for day in range(1, 13)]

@@ -30,6 +30,12 @@ from supplybrain_pipelines.token_crypto import (
     reencrypt_token,
     token_hint,
 )
+from supplybrain_pipelines_tests.assets.test_ingest_e2e import (  # noqa: F401 (fixtures)
+    business,
+    ingest,
+    sandbox,
+    seeded_db,
+)
 from supplybrain_pipelines_tests.conftest import TEST_TOKEN_KEY
 from supplybrain_pipelines_tests.fixtures_db import SUPPLYBRAIN, cli_env, engine, fetch_all
 
@@ -325,3 +331,40 @@ def test_an_account_no_key_opens_is_left_out_with_one_sentence(migrated_db_url):
             "accounts activate --new-token`."]
         with pytest.raises(TokenKeyError):
             active_accounts(conn, "wb")
+
+
+def test_ingestion_leaves_out_an_account_under_another_key_and_stops_without_any_key(
+        seeded_db, dagster_instance, business, no_key, monkeypatch):  # noqa: F811
+    monkeypatch.setenv(TOKEN_KEY_ENV, TEST_TOKEN_KEY)
+    other_key, kept = business.wb_accounts[0], business.wb_accounts[1]
+    with engine(seeded_db).begin() as conn:
+        other_id = conn.execute(sa.text(
+            "UPDATE supplybrain.wb_integration_accounts SET api_token_encrypted = :c "
+            "WHERE name = :n RETURNING id"),
+            {"c": encrypt_token(other_key.token, keys(KEY_A)), "n": other_key.name}).scalar_one()
+    result = ingest(seeded_db, dagster_instance)
+    assert result.success
+    [(stored,)] = fetch_all(seeded_db, "SELECT count(*) FROM supplybrain.wb_orders")
+    assert stored == len({o["srid"] for o in business.wb_orders_by_account[kept.name]})
+    messages = [e.user_message for e in dagster_instance.all_logs(result.run_id)]
+    sentence = (f"wb account {other_id} skipped: The token of wb account {other_id} cannot be "
+                "decrypted with the key(s) from SUPPLYBRAIN_TOKEN_KEY: the key is not the one "
+                "it was encrypted with (or was rotated away); configure that key, or store the "
+                "token again with `supplybrain accounts activate --new-token`.")
+    assert sum(sentence in m for m in messages) == 3  # wb_orders, wb_sales, wb_stocks
+    everything = " ".join(str(e) for e in dagster_instance.all_logs(result.run_id))
+    for account in (*business.wb_accounts, *business.moysklad_accounts):
+        assert account.token not in everything
+
+    monkeypatch.delenv(TOKEN_KEY_ENV)
+    stopped = ingest(seeded_db, dagster_instance)
+    assert not stopped.success
+    failures = [e for e in dagster_instance.all_logs(stopped.run_id)
+                if e.dagster_event and e.dagster_event.is_step_failure]
+    assert failures
+    for event in failures:
+        cause = event.dagster_event.step_failure_data.error.cause  # the user code's error
+        assert cause.cls_name == "TokenKeyError"
+        assert cause.message.startswith("supplybrain_pipelines.token_crypto.TokenKeyError: No "
+                                        "token key is configured: set SUPPLYBRAIN_TOKEN_KEY or ")
+        assert len(cause.message.strip().splitlines()) == 1

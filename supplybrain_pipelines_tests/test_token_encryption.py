@@ -368,3 +368,19 @@ def test_ingestion_leaves_out_an_account_under_another_key_and_stops_without_any
         assert cause.message.startswith("supplybrain_pipelines.token_crypto.TokenKeyError: No "
                                         "token key is configured: set SUPPLYBRAIN_TOKEN_KEY or ")
         assert len(cause.message.strip().splitlines()) == 1
+
+
+def test_registering_the_sandbox_again_keeps_the_stored_ciphertext(
+        migrated_db_url, business, sandbox):  # noqa: F811
+    from supplybrain_pipelines.sandbox.seed import register_accounts
+
+    query = ("SELECT name, api_token_encrypted, token_hint, updated_at "
+             "FROM supplybrain.wb_integration_accounts ORDER BY id")
+    with engine(migrated_db_url).begin() as conn:
+        register_accounts(conn, business, sandbox.url)
+    first = fetch_all(migrated_db_url, query)
+    assert [(n, decrypt_token(c), h) for n, c, h, _ in first] == [
+        (a.name, a.token, a.token[-4:]) for a in business.wb_accounts]
+    with engine(migrated_db_url).begin() as conn:
+        register_accounts(conn, business, sandbox.url)
+    assert fetch_all(migrated_db_url, query) == first  # not even updated_at moved

@@ -8,8 +8,9 @@ project's secret stripping (keys that look secret dropped, URL parts masked). ``
 UNIQUE: queuing the same event twice keeps one row.
 
 **Send.** :meth:`WebhookNotifier.deliver` posts due events in the order they were queued (id),
-at most ``batch_size`` per call; the snapshot, the run-failure sensor and the outbox sensor call
-it, so a pending event goes out on every later snapshot or sensor tick. Only one sender runs at
+at most ``batch_size`` per call and none started after ``time_budget_seconds``; the snapshot,
+the run-failure sensor and the outbox sensor call it, so a pending event goes out on every
+later snapshot or sensor tick. Only one sender runs at
 a time (a PostgreSQL advisory lock; a second one returns at once). Each row is claimed with
 ``SELECT … FOR UPDATE SKIP LOCKED``, POSTed (up to ``max_attempts`` times within the call:
 5xx, 429 after its Retry-After, and network errors are retried with exponential backoff) and
@@ -147,8 +148,11 @@ class WebhookNotifier(dg.ConfigurableResource):
     retry_max_seconds: float = 3600.0
     #: An event not delivered this long after it was queued expires.
     expire_after_hours: float = 24.0
-    #: Most events one :meth:`deliver` call posts (the rest wait for the next call).
+    #: Most events one :meth:`deliver` call posts, and the seconds after which it starts no
+    #: further one (the rest wait for the next call): a sensor tick or a snapshot run that
+    #: delivers stays short even when the receiver is slow.
     batch_size: int = 50
+    time_budget_seconds: float = 20.0
 
     # -- queue ---------------------------------------------------------------------------------
     def enqueue(self, conn: Connection, *, event_key: str, kind: str,
@@ -232,8 +236,10 @@ class WebhookNotifier(dg.ConfigurableResource):
                 expired = conn.execute(
                     update(n).where(n.c.status.in_(UNDELIVERED), n.c.expires_at <= func.now())
                     .values(status="expired", updated_at=func.now())).rowcount
-            after = 0
-            for _ in range(max(self.batch_size, 1)):
+            after, started = 0, time.monotonic()
+            for i in range(max(self.batch_size, 1)):
+                if i and time.monotonic() - started >= self.time_budget_seconds:
+                    break
                 with conn.begin():
                     row = conn.execute(
                         select(n.c.id, n.c.event_key, n.c.status, n.c.payload, n.c.created_at,

@@ -201,3 +201,14 @@ def test_a_crash_after_the_post_posts_again_with_the_same_idempotency_key(
     assert sender.deliver(warehouse).outcomes["run_failure:run-1"].status == "sent"
     assert [p.headers["Idempotency-Key"] for p in webhook.posts] == ["run_failure:run-1"] * 2
     assert rows(migrated_db_url) == [("run_failure:run-1", "sent", 1)]
+
+
+def test_a_spent_time_budget_leaves_the_rest_for_the_next_call(webhook, warehouse,
+                                                               migrated_db_url):
+    sender = notifier(webhook.url, time_budget_seconds=0.0)  # spent after the first event
+    enqueue(sender, warehouse, 1, 2, 3)
+    for expected in ("run-1", "run-2", "run-3"):
+        delivery = sender.deliver(warehouse)
+        assert [o.status for o in delivery.outcomes.values()] == ["sent"]
+        assert run_ids(webhook)[-1] == expected
+    assert delivery.waiting == 0 and len(webhook.posts) == 3

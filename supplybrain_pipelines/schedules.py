@@ -26,9 +26,9 @@ ingest_schedule = guarded_schedule(
     # Ten minutes before each quarter-hour snapshot (:00, :15, :30, :45).
     cron_schedule="5-59/15 * * * *",
     description="Every 15 minutes, at :05/:20/:35/:50, ten minutes before the monitoring "
-    "snapshot: pull orders and stock of every active account.",
+    "snapshot: pull orders and stock of every active account (no new page after the run's "
+    "page budget, 420 s; the cursor carries the rest).",
 )
-
 
 
 def _tick_window(context: dg.ScheduleEvaluationContext) -> dict:
@@ -43,7 +43,7 @@ monitoring_schedule = guarded_schedule(
     cron_schedule="*/15 * * * *",
     run_config_fn=_tick_window,
     description="Every 15 minutes (UTC :00/:15/:30/:45): one monitoring snapshot row for the "
-    "window that starts at the tick.",
+    "window that starts at the tick. Its runs jump the run queue (dagster/priority 10).",
 )
 
 retention_schedule = guarded_schedule(

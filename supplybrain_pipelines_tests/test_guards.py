@@ -165,6 +165,6 @@ def test_schedule_runs_when_its_only_run_is_stuck_starting(dagster_instance):
 
 
 def test_monitoring_runs_carry_the_queue_priority_and_others_do_not():
-    assert defs.resolve_job_def("monitoring").tags["dagster/priority"] == "10"
+    assert defs.resolve_job_def("monitoring").run_tags["dagster/priority"] == "10"
     for job in ("ingest", "planning", "observe_sources", "monitoring_retention"):
-        assert "dagster/priority" not in defs.resolve_job_def(job).tags, job
+        assert "dagster/priority" not in defs.resolve_job_def(job).run_tags, job

@@ -303,7 +303,7 @@ def test_rotate_key_generate_rewrites_the_key_file(migrated_db_url, tmp_path):
     done = run(env, "accounts", "rotate-key", "--generate")
     assert done.returncode == 0, done.stderr
     assert done.stdout == (f"re-encrypted 1 token(s) under a new key; {key_file} holds only it "
-                           "now (restart the Dagster processes that read it)\n")
+                           "now (read again on every use: nothing to restart)\n")
     [new] = key_file.read_text().split()
     assert new != KEY_A and Fernet(new)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600

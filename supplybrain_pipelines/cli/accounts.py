@@ -287,7 +287,7 @@ def rotate_key(generate: bool) -> None:
     if new is not None:
         _write_keys(keys, [new])
         click.echo(f"re-encrypted {count} token(s) under a new key; {keys.file} holds only it "
-                   "now (restart the Dagster processes that read it)")
+                   "now (read again on every use: nothing to restart)")
     else:
         click.echo(f"re-encrypted {count} token(s) under the first key of {keys.source}; "
                    "every other key there can be removed now")

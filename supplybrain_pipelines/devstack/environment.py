@@ -22,6 +22,9 @@ INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
 #: connection. 0 recycles each connection at its next checkout: every request opens fresh ones
 #: (a few ms on loopback), like the other processes, and survives a restart.
 WEBSERVER_POOL_RECYCLE_ENV = "DAGSTER_WEBSERVER_DB_POOL_RECYCLE"
+#: On the Dagster processes' PYTHONPATH: its sitecustomize.py keeps log lines single after a
+#: database outage (upstream dagster-io/dagster#23732).
+PYSTARTUP_DIR = Path(__file__).resolve().parent / "pystartup"
 
 
 def prepare_dagster_home(home: Path, instance_config: Path = INSTANCE_CONFIG) -> Path:
@@ -38,12 +41,14 @@ def prepare_dagster_home(home: Path, instance_config: Path = INSTANCE_CONFIG) ->
 def dagster_env(app_url: URL, dagster_home: Path, dagster_db: str = DEFAULT_DAGSTER_DB,
                 base: dict[str, str] | None = None) -> dict[str, str]:
     """``base`` (default: this process's environment) plus everything dagster.yaml and the code
-    location read: the app database URL, DAGSTER_PG_* for storage, DAGSTER_HOME; and the
-    webserver's pool recycle (unless set)."""
+    location read: the app database URL, DAGSTER_PG_* for storage, DAGSTER_HOME; the webserver's
+    pool recycle (unless set) and :data:`PYSTARTUP_DIR` first on PYTHONPATH."""
     env = dict(os.environ if base is None else base)
     env.update(dagster_storage_env(app_url, dagster_db))
     env[DATABASE_URL_ENV] = url_to_env(app_url)
     env["DAGSTER_HOME"] = str(dagster_home)
     env.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     env.setdefault(WEBSERVER_POOL_RECYCLE_ENV, "0")
+    paths = [str(PYSTARTUP_DIR), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return env

@@ -193,6 +193,32 @@ def test_a_line_moved_off_a_day_it_was_alone_on_removes_that_day(db, monkeypatch
     assert daily(db, UNKNOWN) == [(date(2026, 3, 6), 1)]
 
 
+def test_a_moysklad_order_moved_to_another_business_day_leaves_no_stale_day(db, monkeypatch):
+    monkeypatch.setenv("SUPPLYBRAIN_BUSINESS_TZ", "Europe/Moscow")
+    eng = engine(db)
+    try:
+        with eng.begin() as conn:
+            # 20:00 UTC on 1 March is 23:00 in Moscow: 1 March; two positions of 2 and 3 units
+            conn.execute(sa.text(
+                "INSERT INTO supplybrain.ms_customer_orders (id, account_id, name, moment_at, "
+                "updated_at_source, applicable) VALUES ('ms-o1', 1, '00001', "
+                "'2026-03-01T20:00:00+00:00', '2026-03-01T20:00:00+00:00', true)"))
+            conn.execute(sa.text(
+                "INSERT INTO supplybrain.ms_order_positions (id, order_id, assortment_id, "
+                "quantity, price) VALUES ('ms-p1', 'ms-o1', 'ms-item', 2, 50), "
+                "('ms-p2', 'ms-o1', 'ms-item', 3, 50)"))
+        assert refresh(db) == {"changed": 2, "unmatched_lines": 2}
+        assert daily(db, "ms-item") == [(date(2026, 3, 1), 5)]
+        with eng.begin() as conn:
+            # 21:30 UTC is 00:30 on 2 March in Moscow: the whole order moves to 2 March
+            conn.execute(sa.text("UPDATE supplybrain.ms_customer_orders SET moment_at = "
+                                 "'2026-03-01T21:30:00+00:00' WHERE id = 'ms-o1'"))
+    finally:
+        eng.dispose()
+    assert refresh(db) == {"changed": 2, "unmatched_lines": 2}
+    assert daily(db, "ms-item") == [(date(2026, 3, 2), 5)]
+
+
 # --- writers and refreshes at once ------------------------------------------------------------
 
 def test_pages_of_two_writers_committing_during_repeated_refreshes_all_arrive(db):

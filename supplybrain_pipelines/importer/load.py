@@ -180,13 +180,19 @@ class ChunkWrites:
         self.spec, self.orders = spec, OrderWrites()
         self.inserted = self.updated = 0
 
-    def __call__(self, conn: Connection, columns: list[str]) -> None:
+    def __call__(self, conn: Connection, columns: list[str], rows: int) -> None:
         if self.spec.write == "orders":
-            self.orders.upsert(conn, CHUNK)
+            self.orders.write(conn, CHUNK, rows)
             return
         result = _upsert_from(conn, self.spec, CHUNK, columns)
         self.inserted += result.inserted
         self.updated += result.updated
+
+    @property
+    def keys_unique(self) -> bool:
+        """Every chunk went in by plain insert under the table's primary key, which is the
+        file's only key: no key repeats in the file (orders only)."""
+        return self.spec.write == "orders" and self.orders.keys_unique
 
     def finish(self, conn: Connection, staged: Staged) -> tuple[Counts, int]:
         if self.spec.write == "orders":

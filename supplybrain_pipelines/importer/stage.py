@@ -6,7 +6,8 @@ not grow with the file) and COPYs every valid row into ``_import_stage`` (droppe
 its line, the natural-key values that are not table columns (as text), and its table columns
 (NULL when a reference is unknown). For orders and plain upserts, each chunk also goes to its
 table (through ``_import_chunk``) while the file has no error. Duplicate keys are then found
-in SQL, each repeat named by its line and the key's first line, as ``parse_file`` names them.
+in SQL, each repeat named by its line and the key's first line, as ``parse_file`` names them
+(unless the writes proved there are none: ``ChunkWrite.keys_unique``).
 Memory holds two chunks (one read, one written) and at most ``report.KEPT_ERRORS`` errors,
 whatever the size of the file.
 
@@ -81,10 +82,13 @@ def _key_sources(spec: FileSpec, columns: list[str]) -> dict[str, str]:
 
 
 class ChunkWrite(Protocol):
-    """Writes the rows in ``CHUNK`` (the file's table ``columns``) to the file's table
-    (``load.ChunkWrites``)."""
+    """Writes the ``rows`` rows in ``CHUNK`` (the file's table ``columns``) to the file's
+    table (``load.ChunkWrites``). ``keys_unique``: the writes so far proved that no natural key
+    repeats (a unique index took them all), so the duplicate check can be skipped."""
 
-    def __call__(self, conn: Connection, columns: list[str]) -> None: ...
+    keys_unique: bool
+
+    def __call__(self, conn: Connection, columns: list[str], rows: int) -> None: ...
 
 
 #: The table column types a value of each kind is COPYed to in binary (psycopg dumps the
@@ -130,7 +134,7 @@ def _store(conn: Connection, names: str, rows: list[tuple], write: ChunkWrite | 
         cur.execute(f"INSERT INTO {STAGE} ({keys}) SELECT {keys} FROM {CHUNK}")
         try:
             with conn.begin_nested():
-                write(conn, columns)
+                write(conn, columns, len(rows))
         except DBAPIError as exc:
             if not isinstance(exc.orig, psycopg.errors.CardinalityViolation):
                 raise
@@ -237,8 +241,9 @@ def stage_file(conn: Connection, spec: FileSpec, binary: IO[bytes], lookups: Loo
         if pending is not None:
             out.written &= pending.result()
     progress.writing()
-    out.parse_errors = out.parse_errors.merged(_duplicates(conn, spec, sources,
-                                                           out.parse_errors.limit))
+    if not (out.written and write is not None and write.keys_unique):
+        out.parse_errors = out.parse_errors.merged(_duplicates(conn, spec, sources,
+                                                               out.parse_errors.limit))
     return out
 
 

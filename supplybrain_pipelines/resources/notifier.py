@@ -12,8 +12,9 @@ at most ``batch_size`` per call and none started after ``time_budget_seconds``; 
 the run-failure sensor and the outbox sensor call it, so a pending event goes out on every
 later snapshot or sensor tick. Only one sender runs at
 a time (a PostgreSQL advisory lock; a second one returns at once). Each row is claimed with
-``SELECT … FOR UPDATE SKIP LOCKED``, POSTed (up to ``max_attempts`` times within the call:
-5xx, 429 after its Retry-After, and network errors are retried with exponential backoff) and
+``SELECT … FOR UPDATE SKIP LOCKED``, POSTed (``resources/webhook_post.py``: up to
+``max_attempts`` times within the call, one HTTP client per call; 5xx, 429 after its
+Retry-After, and network errors are retried with exponential backoff) and
 marked in the transaction that claimed it: ``sent``, or ``failed``/``refused`` with the next
 round's time (``logic/monitoring/delivery.next_attempt_at``: about doubling, 60 s to 1 h by
 default), until ``expires_at`` (24 h by default), when it becomes ``expired``. A ``failed``
@@ -35,6 +36,8 @@ The URL is a secret (Slack hook paths and Telegram bot tokens live in it). Only 
 import logging
 import os
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -44,13 +47,6 @@ import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
-)
 
 from supplybrain_pipelines.db.tables import monitoring_notifications
 from supplybrain_pipelines.logic.monitoring.delivery import (
@@ -67,8 +63,8 @@ from supplybrain_pipelines.logic.monitoring.messages import (
     truncate,
 )
 from supplybrain_pipelines.logic.tokens import strip_secrets
-from supplybrain_pipelines.resources.marketplace._base import header_seconds
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
+from supplybrain_pipelines.resources.webhook_post import post_with_retries, webhook_client
 from supplybrain_pipelines.resources.webhook_url import (  # noqa: F401 (re-exported)
     RedactUrl,
     destination_of,
@@ -81,8 +77,6 @@ TELEGRAM_CHAT_ID_ENV = "SUPPLYBRAIN_TELEGRAM_CHAT_ID"
 
 #: Error text kept in the outcome and the row.
 MAX_ERROR_CHARS = 500
-#: Longest wait between two attempts, whatever the backoff or a Retry-After header says.
-MAX_WAIT_SECONDS = 30.0
 
 _LOG = logging.getLogger("supplybrain_pipelines.resources.notifier")
 
@@ -112,21 +106,6 @@ class Delivery:
     waiting: int = 0
     busy: bool = False
     error: str | None = None
-
-
-class _PostError(Exception):
-    """One failed POST, already phrased without the URL."""
-
-    def __init__(self, message: str, *, retryable: bool, retry_after_s: float | None = None,
-                 http_status: int | None = None):
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after_s = retry_after_s
-        self.http_status = http_status
-
-
-def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, _PostError) and exc.retryable
 
 
 class WebhookNotifier(dg.ConfigurableResource):
@@ -226,6 +205,17 @@ class WebhookNotifier(dg.ConfigurableResource):
             return Delivery(error=error)
 
     def _deliver(self, conn: Connection) -> Delivery:
+        with ExitStack() as stack:
+            opened: list[httpx.Client] = []
+
+            def client() -> httpx.Client:  # opened for the first due event, then reused
+                if not opened:
+                    opened.append(stack.enter_context(self._client()))
+                return opened[0]
+
+            return self._deliver_due(conn, client)
+
+    def _deliver_due(self, conn: Connection, client: Callable[[], httpx.Client]) -> Delivery:
         if not conn.execute(select(func.pg_try_advisory_lock(SENDER_LOCK_KEY))).scalar_one():
             conn.commit()
             return Delivery(busy=True)
@@ -255,7 +245,7 @@ class WebhookNotifier(dg.ConfigurableResource):
                         if holds_back(row.status):
                             break
                         continue
-                    outcome = self._deliver_row(conn, row)
+                    outcome = self._deliver_row(conn, row, client)
                 outcomes[row.event_key] = outcome
                 if outcome.status == "failed":  # the receiver is down: keep the order
                     break
@@ -268,7 +258,8 @@ class WebhookNotifier(dg.ConfigurableResource):
             conn.commit()
         return Delivery(outcomes, expired, waiting)
 
-    def _deliver_row(self, conn: Connection, row) -> NotificationOutcome:
+    def _deliver_row(self, conn: Connection, row,
+                     client: Callable[[], httpx.Client]) -> NotificationOutcome:
         """POST one claimed row and mark it in the claiming transaction."""
         n = monitoring_notifications
         destination = destination_of(self.url)
@@ -276,7 +267,7 @@ class WebhookNotifier(dg.ConfigurableResource):
             attempts, error, status = 0, f"{WEBHOOK_URL_ENV} is not an http(s) URL with a host", \
                 "failed"
         else:
-            attempts, error, code = self._post(row.payload, row.event_key)
+            attempts, error, code = self._post(client(), row.payload, row.event_key)
             status = "sent" if error is None else failure_status(code)
         values = {"status": status, "attempts": n.c.attempts + attempts, "updated_at": row.now,
                   "destination": destination or "(invalid url)"}
@@ -306,72 +297,25 @@ class WebhookNotifier(dg.ConfigurableResource):
             fmt = (self.format or "generic").strip().lower()
             payload = strip_secrets(render(fmt, event, telegram_chat_id=self.telegram_chat_id),
                                     url_secrets(self.url))
-            attempts, error, _ = (self._post(payload, event_key) if destination_of(self.url)
-                                  else (0, f"{WEBHOOK_URL_ENV} is not an http(s) URL", None))
+            if destination_of(self.url):
+                with self._client() as client:
+                    attempts, error, _ = self._post(client, payload, event_key)
+            else:
+                attempts, error = 0, f"{WEBHOOK_URL_ENV} is not an http(s) URL"
         except Exception as exc:
             attempts, error = 0, f"{type(exc).__name__}: {exc}"
         prefix = "delivered, but " if error is None else f"{error}; "
         return NotificationOutcome("failed", attempts, self._describe(prefix + note))
 
-    def _post(self, payload: Any, event_key: str) -> tuple[int, str | None, int | None]:
-        """POST with retries; (attempts made, None or the last error, its HTTP status)."""
-        attempts = 0
+    def _client(self) -> AbstractContextManager[httpx.Client]:
+        return webhook_client(self.url, self.timeout_seconds)
 
-        def attempt(client: httpx.Client) -> None:
-            nonlocal attempts
-            attempts += 1
-            self._post_once(client, payload)
-
-        retrying = Retrying(stop=stop_after_attempt(max(1, self.max_attempts)),
-                            wait=self._wait, retry=retry_if_exception(_retryable),
-                            before_sleep=self._log_retry, sleep=time.sleep, reraise=True)
-        headers = {"Content-Type": "application/json", "User-Agent": "supplybrain-notifier",
-                   "Idempotency-Key": event_key}
-        redact, httpx_log = RedactUrl(url_secrets(self.url)), logging.getLogger("httpx")
-        httpx_log.addFilter(redact)
-        try:
-            with httpx.Client(timeout=self.timeout_seconds, headers=headers,
-                              follow_redirects=False) as client:
-                retrying(attempt, client)
-        except _PostError as exc:
-            return attempts, str(exc), exc.http_status
-        finally:
-            httpx_log.removeFilter(redact)
-        return attempts, None, None
-
-    def _post_once(self, client: httpx.Client, payload: Any) -> None:
-        try:
-            response = client.post(self.url.strip(), json=payload)
-        except httpx.TimeoutException as exc:
-            raise _PostError(f"no answer within {self.timeout_seconds:g} s "
-                             f"({type(exc).__name__})", retryable=True) from None
-        except httpx.TransportError as exc:
-            raise _PostError(f"the request failed ({type(exc).__name__}: {exc})",
-                             retryable=True) from None
-        code = response.status_code
-        if 200 <= code < 300:
-            return
-        body = " ".join(response.text[:300].split())
-        message = f"HTTP {code}" + (f": {body}" if body else "")
-        if code == 429:
-            raise _PostError(message, retryable=True, http_status=code,
-                             retry_after_s=header_seconds(response.headers, "Retry-After"))
-        raise _PostError(message, retryable=code >= 500, http_status=code)
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _PostError) and exc.retry_after_s is not None:
-            return min(exc.retry_after_s, MAX_WAIT_SECONDS)
-        backoff = wait_exponential(multiplier=max(self.backoff_seconds, 0.0),
-                                   max=MAX_WAIT_SECONDS)
-        return backoff(state)
-
-    def _log_retry(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        _LOG.warning("Webhook attempt %d of %d failed (%s); retrying in %.2f s.",
-                     state.attempt_number, self.max_attempts,
-                     self._describe(str(exc)), wait)
+    def _post(self, client: httpx.Client, payload: Any,
+              event_key: str) -> tuple[int, str | None, int | None]:
+        return post_with_retries(client, self.url.strip(), payload, event_key,
+                                 max_attempts=self.max_attempts,
+                                 backoff_seconds=self.backoff_seconds,
+                                 timeout_seconds=self.timeout_seconds, describe=self._describe)
 
     def _describe(self, text: str) -> str:
         """``text`` without the URL (or any part of it) and other secrets, cut to size."""

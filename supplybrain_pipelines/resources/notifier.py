@@ -129,9 +129,11 @@ class WebhookNotifier(dg.ConfigurableResource):
     expire_after_hours: float = 24.0
     #: Most events one :meth:`deliver` call posts, and the seconds after which it starts no
     #: further one (the rest wait for the next call): a sensor tick or a snapshot run that
-    #: delivers stays short even when the receiver is slow.
+    #: delivers stays short even when the receiver is slow. With the defaults, the worst case
+    #: is an event started just before 10 s against a receiver that never answers (4 × 10 s
+    #: timeouts + 7 s backoff): under a minute, Dagster's sensor evaluation timeout.
     batch_size: int = 50
-    time_budget_seconds: float = 20.0
+    time_budget_seconds: float = 10.0
 
     # -- queue ---------------------------------------------------------------------------------
     def enqueue(self, conn: Connection, *, event_key: str, kind: str,

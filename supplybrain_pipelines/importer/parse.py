@@ -229,25 +229,24 @@ def _row(parsed: ParsedFile, cols: list[tuple[str, bool, Any, Callable[[str], An
         parsed.errors.append(RowError(spec.file, line, f"has {len(record)} values but the "
                                       f"header has {len(cols)} columns"))
         return None
-    values, problems = {}, []  # the lengths are equal (checked above)
+    values: dict[str, Any] = {}
+    problems: list[str] | None = None  # the lengths are equal (checked above)
     for (name, required, default, convert_one), raw in zip(cols, record, strict=False):
-        raw = raw.strip()
-        if raw:
+        if raw and (raw := raw.strip()):
             try:
                 values[name] = convert_one(raw)
             except ValueError as exc:
-                problems.append(str(exc))
+                problems = [*(problems or ()), str(exc)]
         else:
             if required:
-                problems.append(f"missing required value for {name}")
+                problems = [*(problems or ()), f"missing required value for {name}"]
             values[name] = default
-    if not problems and spec.check is not None:
-        problem = spec.check(values)
-        problems += [problem] if problem else []
-    if problems:
-        parsed.errors += [RowError(spec.file, line, p) for p in problems]
-        return None
-    return values
+    if problems is None:
+        if spec.check is None or (problem := spec.check(values)) is None:
+            return values
+        problems = [problem]
+    parsed.errors += [RowError(spec.file, line, p) for p in problems]
+    return None
 
 
 def read_chunks(spec: FileSpec, binary: Iterable[bytes], chunk_size: int = 20_000

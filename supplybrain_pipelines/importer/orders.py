@@ -11,8 +11,9 @@ which also says what it changed). After an upsert the next chunk is tried as an 
 only when every line of that chunk was new. A file whose every chunk went in by plain insert
 has no repeated key (the primary key said so), so its duplicate check is skipped
 (``OrderWrites.keys_unique``). The days rebuilt are those of every line that is new or
-changed: its new day and, when it moved, its old day. The ``orders`` asset's advisory lock is
-held, so an import and a refresh never interleave.
+changed: its new day and, when it moved, its old day; most are rebuilt while the file is
+still read (``OrderWrites``: once a chunk no longer touches them), the rest at the end. The
+``orders`` asset's advisory lock is held, so an import and a refresh never interleave.
 """
 
 from __future__ import annotations
@@ -61,14 +62,24 @@ SOURCE_DAYS = "SELECT DISTINCT (ordered_at AT TIME ZONE :tz)::date FROM {source}
 @dataclass
 class OrderWrites:
     """Order lines written so far (in one or more parts of a file): new or changed lines,
-    the new ones, and the business days to rebuild. ``keys_unique``: every part went in by
-    plain insert, so no key repeats in the file."""
+    the new ones, and the business days touched. ``keys_unique``: every part went in by
+    plain insert, so no key repeats in the file.
+
+    The daily rollup of a touched day is rebuilt (``rebuild_days``) as soon as a part of the
+    file does not touch it, once (``early``): in a file in time order, a day's lines are
+    together, so most days are rolled up while the next part is read rather than at the end.
+    A day touched again after that is rebuilt again by ``finish``, with every day still
+    ``pending``; a file in no order rolls up at the end only, so each day costs at most two
+    rebuilds."""
 
     changed: int = 0
     inserted: int = 0
     days: set[date] = field(default_factory=set)
+    pending: set[date] = field(default_factory=set)  # touched since their last rebuild
+    early: set[date] = field(default_factory=set)  # rebuilt once before the end
     keys_unique: bool = True
     try_insert: bool = True  # the next part is tried as a plain insert
+    last: set[date] = field(default_factory=set)  # the days of the last part
 
     def write(self, conn: Connection, source: str, lines: int) -> None:
         """Write the ``lines`` lines of table ``source`` (ORDER_COLUMNS): a plain insert when
@@ -84,12 +95,27 @@ class OrderWrites:
             else:
                 self.changed += lines
                 self.inserted += lines
-                self.days.update(conn.execute(sa.text(SOURCE_DAYS.format(source=source)),
-                                              {"tz": business_timezone_name()}).scalars())
+                self._touched(set(conn.execute(sa.text(SOURCE_DAYS.format(source=source)),
+                                               {"tz": business_timezone_name()}).scalars()))
+                self._roll_up_early(conn)
                 return
         self.keys_unique = False
         inserted = self.upsert(conn, source)
         self.try_insert = inserted == lines
+        self._roll_up_early(conn)
+
+    def _touched(self, days: set[date]) -> None:
+        self.days |= days
+        self.pending |= days
+        self.last = days
+
+    def _roll_up_early(self, conn: Connection) -> None:
+        """Rebuild the pending days the last part did not touch, unless rebuilt early before."""
+        ready = self.pending - self.last - self.early
+        if ready:
+            rebuild_days(conn, ready, business_timezone_name())
+            self.pending -= ready
+            self.early |= ready
 
     @staticmethod
     def _lock(conn: Connection) -> None:
@@ -106,13 +132,13 @@ class OrderWrites:
             "{select}", select)), {"tz": business_timezone_name()}).one()
         self.changed += changed
         self.inserted += inserted
-        self.days.update(days)
+        self._touched(set(days))
         return inserted
 
     def finish(self, conn: Connection, lines: int) -> tuple[Counts, int]:
-        """Rebuild the daily rollup of the touched days; the counts of a file of ``lines``
+        """Rebuild the daily rollup of the pending days; the counts of a file of ``lines``
         lines and how many days were rebuilt (none when nothing changed)."""
-        rebuild_days(conn, self.days, business_timezone_name())
+        rebuild_days(conn, self.pending, business_timezone_name())
         counts = Counts(inserted=self.inserted, updated=self.changed - self.inserted,
                         unchanged=lines - self.changed)
         return counts, len(self.days)

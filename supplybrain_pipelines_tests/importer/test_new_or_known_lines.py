@@ -111,3 +111,21 @@ def test_a_repeated_key_on_a_reimport_is_named_and_nothing_changes(migrated_db_u
     assert fetch_all(migrated_db_url, "SELECT count(*) FROM supplybrain.orders "
                      "WHERE order_id = 'srid-298'") == [(1,)]
     assert daily(migrated_db_url) == EVEN_DAYS
+
+
+def test_days_rolled_up_early_and_touched_again_are_right_at_the_end(migrated_db_url,
+                                                                      master):
+    """A file in blocks of days (chunks of 100): srid-0…99 on 1 September, 100…199 on the 2nd,
+    200…299 on the 3rd, 300…399 on the 1st again, 400…449 on the 2nd again. The 1st and the
+    2nd are rolled up while the file is read, then touched again: the end rebuilds them."""
+    assert import_directory(migrated_db_url, master).ok
+    days = [1] * 100 + [2] * 100 + [3] * 100 + [1] * 100 + [2] * 50
+    orders = master.parent / "orders"
+    (orders / "orders.csv").write_text(
+        HEADER + "".join(order_line(i, day=d) for i, d in enumerate(days)), encoding="utf-8")
+    result = import_directory(migrated_db_url, orders, chunk_size=CHUNK).result("orders.csv")
+    assert counts(result) == (LOADED, 450, 0, 0, 3)
+    assert daily(migrated_db_url) == [
+        ("2026-09-01", Decimal("200.000"), Decimal("200.000"), Decimal("20000.00")),
+        ("2026-09-02", Decimal("150.000"), Decimal("150.000"), Decimal("15000.00")),
+        ("2026-09-03", Decimal("100.000"), Decimal("100.000"), Decimal("10000.00"))]

@@ -1,6 +1,7 @@
 """A webhook receiver that is down for several monitoring windows and then comes back: each
 status change (real snapshot runs) and each run failure (the real run-failure sensor on a failed
-run) arrives exactly once, in the order they happened, delivered by the outbox sensor."""
+run) arrives exactly once, in the order they happened, delivered by the outbox sensor. And a
+snapshot whose transaction fails at its commit leaves neither its row nor its event."""
 
 from __future__ import annotations
 
@@ -13,18 +14,19 @@ from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.notify_sensor import notification_outbox_sensor
 from supplybrain_pipelines.resources.notifier import WebhookNotifier
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
-from supplybrain_pipelines_tests.fixtures_db import fetch_all, url_text
+from supplybrain_pipelines_tests.fixtures_db import execute, fetch_all, url_text
 from supplybrain_pipelines_tests.monitoring.receiver import WebhookReceiver
 from supplybrain_pipelines_tests.monitoring.test_run_failure_sensor import fail_and_notify
 from supplybrain_pipelines_tests.monitoring.test_snapshot import WINDOW, add_accounts, add_rows
 
 
-def snap(instance, resources: dict, minutes: int) -> dg.MaterializeResult:
+def snap(instance, resources: dict, minutes: int, succeeds: bool = True):
     window = (WINDOW + timedelta(minutes=minutes)).isoformat()
     result = dg.materialize(
         [*MONITORING_ASSETS, *MONITORING_CHECKS], instance=instance, resources=resources,
-        run_config={"ops": {"monitoring_snapshot": {"config": {"window_start": window}}}})
-    assert result.success
+        run_config={"ops": {"monitoring_snapshot": {"config": {"window_start": window}}}},
+        raise_on_error=False)
+    assert result.success is succeeds
     return result
 
 
@@ -77,3 +79,24 @@ def test_a_receiver_down_for_several_windows_gets_every_event_once_in_order(
                                         "supplybrain.monitoring_notifications ORDER BY id")] == [
         ("status_change", "sent"), ("run_failure", "sent"), ("status_change", "sent"),
         ("run_failure", "sent")]
+
+
+def test_a_snapshot_that_fails_at_commit_leaves_no_row_and_no_event(migrated_db_url,
+                                                                    dagster_instance):
+    execute(migrated_db_url, "CREATE FUNCTION supplybrain.refuse() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$")
+    execute(migrated_db_url, "CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON "
+            "supplybrain.monitoring_snapshots DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+            "EXECUTE FUNCTION supplybrain.refuse()")  # fails the transaction at its COMMIT
+    count = ("SELECT (SELECT count(*) FROM supplybrain.monitoring_snapshots), "
+             "(SELECT count(*) FROM supplybrain.monitoring_notifications)")
+    with WebhookReceiver() as hook:
+        resources = {"warehouse": PostgresWarehouse(database_url=url_text(migrated_db_url)),
+                     "notifier": WebhookNotifier(url=hook.url, backoff_seconds=0.01)}
+        snap(dagster_instance, resources, 0, succeeds=False)       # would be critical: news
+        assert hook.posts == []
+        assert [tuple(r) for r in fetch_all(migrated_db_url, count)] == [(0, 0)]
+        execute(migrated_db_url, "DROP TRIGGER refuse ON supplybrain.monitoring_snapshots")
+        snap(dagster_instance, resources, 0)                        # the retry commits both
+        assert [tuple(r) for r in fetch_all(migrated_db_url, count)] == [(1, 1)]
+        assert [p.body["status"] for p in hook.posts] == ["critical"]

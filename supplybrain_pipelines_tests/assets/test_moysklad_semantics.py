@@ -60,7 +60,7 @@ def seeded_db(migrated_db_url, business, sandbox):
 def ingest(url, instance, **marketplace) -> dg.ExecuteInProcessResult:
     options = {"wb_min_interval_seconds": 0, "max_attempts": 4, "backoff_max_seconds": 0.2,
                "max_retry_after_seconds": 2, **marketplace}
-    run_config = {"ops": {name: {"config": {"backfill_days": 40}}
+    run_config = {"ops": {name: {"config": {"backfill_days": 40, "page_budget_seconds": None}}
                           for name in ("moysklad_assortment", "moysklad_customer_orders")}}
     return dg.materialize(
         ASSETS, instance=instance, run_config=run_config, raise_on_error=False,

@@ -57,7 +57,8 @@ def ingested_db(migrated_db_url, dagster_instance):
         result = dg.materialize(
             [*INGEST_ASSETS, orders_and_rollup, stock], instance=dagster_instance,
             resources=resources(migrated_db_url),
-            run_config={"ops": {name: {"config": {"backfill_days": 150}} for name in (
+            run_config={"ops": {name: {"config": {"backfill_days": 150,
+                                                  "page_budget_seconds": None}} for name in (
                 "wb_orders", "wb_sales", "wb_stocks", "moysklad_assortment",
                 "moysklad_customer_orders", "moysklad_stock")}})
         assert result.success

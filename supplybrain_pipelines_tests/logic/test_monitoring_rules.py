@@ -13,6 +13,7 @@ from supplybrain_pipelines.logic.monitoring.windows import (
     floor_window,
     is_window_start,
     missing_windows,
+    page_deadline,
 )
 
 
@@ -88,3 +89,20 @@ def test_missing_windows_lists_the_gaps_oldest_first():
     assert missing_windows(present, start, start + timedelta(minutes=90)) == [
         start + timedelta(minutes=15 * i) for i in (2, 4, 5)]
     assert missing_windows(present, start, start + timedelta(minutes=15)) == []
+
+
+@pytest.mark.parametrize(("started", "deadline"), [
+    # 10:01 + 7 min = 10:08, before 10:13 (2 min before the 10:15 tick): the budget decides
+    ("10:01:00", "10:08:00"),
+    # 10:09 + 7 min = 10:16, after 10:13: the tick decides
+    ("10:09:00", "10:13:00"),
+    # started inside the margin (10:14 > 10:13): no page after each feed's first
+    ("10:14:00", "10:14:00"),
+    # started exactly on a tick: the next is 10:15 (margin 10:13), so the budget decides
+    ("10:00:00", "10:07:00"),
+])
+def test_page_deadline_is_the_budget_or_two_minutes_before_the_next_tick(started, deadline):
+    day = "2026-12-04T"
+    moment = datetime.fromisoformat(f"{day}{started}+00:00")
+    got = page_deadline(moment, timedelta(minutes=7), timedelta(minutes=2))
+    assert got == datetime.fromisoformat(f"{day}{deadline}+00:00")

@@ -15,11 +15,16 @@ from sqlalchemy import Connection, Table
 from supplybrain_pipelines.assets._metadata import table_metadata
 from supplybrain_pipelines.assets.ingest._pages import stored_versions
 from supplybrain_pipelines.assets.ingest.state import active_accounts, record_health
+from supplybrain_pipelines.logic.monitoring.windows import page_deadline
 from supplybrain_pipelines.logic.records import Rejected
 from supplybrain_pipelines.resources.marketplace import Account, ApiError
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 GROUP = "ingest"
+#: Ingestion asks for no new page this long before a monitoring tick (a quarter hour), so the
+#: tick's snapshot run finds the run slot free: one page (WB allows one request a minute per
+#: account and method) and the orders/stock refresh fit in it.
+TICK_MARGIN = timedelta(minutes=2)
 #: WB re-emits changed rows and refreshes every 30 minutes: re-read this much before the cursor.
 CURSOR_OVERLAP = timedelta(minutes=30)
 
@@ -35,9 +40,9 @@ class IngestConfig(dg.Config):
     """Stop an account after this many pages (the next run goes on from the cursor)."""
     page_budget_seconds: float | None = 420.0
     """The incremental feeds (WB orders and sales, MoySklad customer orders) ask for no new
-    page once this many seconds have passed since the run started, except each account's
-    first page; the cursor carries the rest to the next run. ``None``: no budget. See
-    :class:`PageBudget`."""
+    page once this many seconds have passed since the run started, or ``TICK_MARGIN`` before
+    the next monitoring tick if that comes first, except each account's first page; the
+    cursor carries the rest to the next run. ``None``: no budget. See :class:`PageBudget`."""
 
 
 def start_time(cursor_at: datetime | None, config: IngestConfig) -> datetime:
@@ -112,12 +117,15 @@ class PageBudget:
 
 def page_budget(context: dg.AssetExecutionContext, config: IngestConfig) -> PageBudget:
     """The run's page budget: ``page_budget_seconds`` from the run's start (as the instance
-    recorded it; when the asset started, if the run has no start time)."""
+    recorded it; when the asset started, if the run has no start time), but no later than
+    ``TICK_MARGIN`` before the next monitoring tick (``windows.page_deadline``)."""
     if config.page_budget_seconds is None:
         return PageBudget(None)
     record = context.instance.get_run_record_by_id(context.run.run_id)
     started = record.start_time if record is not None and record.start_time else time.time()
-    return PageBudget(started + config.page_budget_seconds)
+    deadline = page_deadline(datetime.fromtimestamp(started, UTC),
+                             timedelta(seconds=config.page_budget_seconds), TICK_MARGIN)
+    return PageBudget(deadline.timestamp())
 
 
 #: Writes one attempt's health for an account: the error, or None for success.

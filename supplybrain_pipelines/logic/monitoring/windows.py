@@ -16,6 +16,24 @@ def floor_window(moment: datetime) -> datetime:
     return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
 
 
+def page_deadline(started: datetime, budget: timedelta, margin: timedelta) -> datetime:
+    """When a run that started at ``started`` stops asking for new pages: ``budget`` after its
+    start, and never later than ``margin`` before the next window start, the monitoring tick
+    (a run that starts within ``margin`` of a tick stops at once, after each feed's first
+    page). So the monitoring run that the tick queues finds the single run slot free within
+    about one page of the tick, whenever an ingestion run or backfill began.
+
+    >>> t = datetime(2026, 12, 4, 10, 1, tzinfo=UTC)
+    >>> page_deadline(t, timedelta(minutes=7), timedelta(minutes=2)).strftime("%H:%M")
+    '10:08'
+    >>> page_deadline(t.replace(minute=9), timedelta(minutes=7), timedelta(minutes=2)
+    ...               ).strftime("%H:%M")
+    '10:13'
+    """
+    next_tick = floor_window(started) + WINDOW
+    return min(started + budget, max(started, next_tick - margin))
+
+
 def is_window_start(moment: datetime) -> bool:
     return moment.tzinfo is not None and floor_window(moment) == moment
 

@@ -17,7 +17,7 @@ quantity does (or as the file says).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -27,7 +27,9 @@ from supplybrain_pipelines.importer.report import Counts
 from supplybrain_pipelines.importer.resolve import Lookups, Resolved
 from supplybrain_pipelines.importer.spec import FileSpec
 from supplybrain_pipelines.importer.stage import CHUNK, STAGE, Staged
-from supplybrain_pipelines.resources.warehouse import UpsertResult, bulk_upsert, upsert_from
+
+if TYPE_CHECKING:  # resources.warehouse pulls in Dagster: imported where it is used
+    from supplybrain_pipelines.resources.warehouse import UpsertResult
 
 S = "supplybrain"
 
@@ -107,6 +109,8 @@ def _replace_scopes(conn: Connection, spec: FileSpec, res: Resolved) -> tuple[in
 
 
 def _upsert(conn: Connection, spec: FileSpec, res: Resolved) -> Counts:
+    from supplybrain_pipelines.resources.warehouse import bulk_upsert
+
     removed, changed = _replace_scopes(conn, spec, res) if spec.replace_scope else (0, 0)
     result = bulk_upsert(conn, spec.table, res.columns, res.rows, spec.conflict)
     return Counts(inserted=result.inserted - changed, updated=result.updated + changed,
@@ -145,6 +149,8 @@ def _first_rows(conn: Connection, spec: FileSpec, res: Resolved) -> Counts:
 def _stock(conn: Connection, spec: FileSpec, res: Resolved) -> Counts:
     """Own stock: ``updated_at`` as the file gives it; else kept while the quantity is the
     stored one, and the import's time when it changes (or the row is new)."""
+    from supplybrain_pipelines.resources.warehouse import bulk_upsert
+
     sb = spec.table.c
     stored = {(r.sku_unit_id, r.warehouse_id): (r.quantity, r.updated_at) for r in conn.execute(
         sa.select(sb.sku_unit_id, sb.warehouse_id, sb.quantity, sb.updated_at))}
@@ -210,6 +216,8 @@ def chunk_writes(spec: FileSpec) -> ChunkWrites | None:
 
 def _upsert_from(conn: Connection, spec: FileSpec, source: str, cols: list[str]
                  ) -> UpsertResult:
+    from supplybrain_pipelines.resources.warehouse import upsert_from
+
     with conn.connection.driver_connection.cursor() as cur:
         return upsert_from(cur, spec.table, source, cols, spec.conflict,
                            [c for c in cols if c not in spec.conflict])

@@ -6,7 +6,7 @@ The lines come from the import's staging table (``stage.py``), chunk by chunk, e
 one set-based statement. A chunk is first tried as a plain ``INSERT`` (``INSERT_NEW``; every
 line new, the common case of a first import: about half of the database's work per line of the
 upsert, which compares and inserts speculatively); when a key is already in ``orders`` the
-insert fails whole (its savepoint is rolled back) and the chunk is upserted (``UPSERT_CHANGED``,
+insert fails whole (its savepoint is rolled back) and the chunk is upserted (``upsert_changed``,
 which also says what it changed). After an upsert the next chunk is tried as an insert again
 only when every line of that chunk was new. A file whose every chunk went in by plain insert
 has no repeated key (the primary key said so), so its duplicate check is skipped
@@ -20,23 +20,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from supplybrain_pipelines.assets.unified import UPSERT_ORDERS
 from supplybrain_pipelines.config import business_timezone_name
 from supplybrain_pipelines.db.orders_rollup import rebuild_days
 from supplybrain_pipelines.importer.report import Counts
 from supplybrain_pipelines.importer.resolve import ORDER_COLUMNS
 from supplybrain_pipelines.importer.stage import STAGE
 
-#: UPSERT_ORDERS (a line equal to the stored one is left alone) with the keys it wrote, whether
-#: each was new, and its day; then the day each changed line was on before (the statement's
-#: snapshot still has it), looked up by key for those lines only.
-UPSERT_CHANGED = f"""
+
+@cache
+def upsert_changed() -> str:
+    """UPSERT_ORDERS of ``assets/unified.py`` (a line equal to the stored one is left alone)
+    with the keys it wrote, whether each was new, and its day; then the day each changed line
+    was on before (the statement's snapshot still has it), looked up by key for those lines
+    only. Imported when first needed: ``assets.unified`` pulls in Dagster (about 0.4 s of
+    start-up), which an import of new order lines does without."""
+    from supplybrain_pipelines.assets.unified import UPSERT_ORDERS
+
+    return f"""
 WITH written AS (
 {UPSERT_ORDERS[:UPSERT_ORDERS.rindex("RETURNING")]}
 RETURNING (o.xmax = 0) AS is_new, o.channel, o.account_id, o.order_id,
@@ -128,7 +135,7 @@ class OrderWrites:
         ``orders`` lock; how many were new."""
         self._lock(conn)
         select = f"SELECT {_COLUMNS} FROM {source}"
-        changed, inserted, days = conn.execute(sa.text(UPSERT_CHANGED.replace(
+        changed, inserted, days = conn.execute(sa.text(upsert_changed().replace(
             "{select}", select)), {"tz": business_timezone_name()}).one()
         self.changed += changed
         self.inserted += inserted

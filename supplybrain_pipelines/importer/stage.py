@@ -46,7 +46,6 @@ from supplybrain_pipelines.importer.spec import (
     Column,
     FileSpec,
 )
-from supplybrain_pipelines.resources.warehouse import quoted_name
 
 STAGE, CHUNK = "_import_stage", "_import_chunk"
 
@@ -197,9 +196,10 @@ def stage_file(conn: Connection, spec: FileSpec, binary: IO[bytes], lookups: Loo
     own = [c for c, where in sources.items() if where != c]  # key columns staged as text
     at = {c: out.columns.index(c) for c in sources if sources[c] == c}
     extra = "".join(f", NULL::text AS {_q(sources[c])}" for c in own)
+    table = conn.dialect.identifier_preparer.format_table(spec.table)
     conn.exec_driver_sql(f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT NULL::int AS "
                          f"_line{extra}, {', '.join(map(_q, out.columns))} "
-                         f"FROM {quoted_name(spec.table)} WITH NO DATA")
+                         f"FROM {table} WITH NO DATA")
     out.staged = True
     types = None
     if _binary(spec, present):

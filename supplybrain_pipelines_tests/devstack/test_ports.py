@@ -65,3 +65,28 @@ def test_a_server_whose_port_was_taken_starts_on_the_next_one(monkeypatch):
                 server.stop()
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_dagster_stack_whose_ports_were_taken_starts_on_others(make_database, tmp_path,
+                                                                 monkeypatch):
+    """The code server's and the webserver's first ports are taken: each starts again on the
+    next port (run_queue/stack.py), and the webserver answers there."""
+    from supplybrain_pipelines_tests.conftest import write_instance_config
+    from supplybrain_pipelines_tests.run_queue import stack as stack_module
+    from supplybrain_pipelines_tests.run_queue.stack import _http_ok, dagster_stack
+
+    harness = Path(__file__).parents[1] / "run_queue" / "harness_definitions.py"
+    with socket.socket() as grpc_thief, socket.socket() as web_thief:
+        for thief in (grpc_thief, web_thief):
+            thief.bind(("127.0.0.1", 0))
+            thief.listen()
+        taken = [grpc_thief.getsockname()[1], web_thief.getsockname()[1]]
+        real_free_port = embedded.free_port
+        chosen = iter([taken[0], real_free_port(), taken[1], real_free_port()])
+        monkeypatch.setattr(stack_module, "free_port", lambda: next(chosen))
+        home = write_instance_config(tmp_path / "home")
+        with dagster_stack(make_database(), home, harness) as stack:
+            assert stack.webserver_port not in taken
+            assert _http_ok(f"http://127.0.0.1:{stack.webserver_port}/server_info")
+            workspace = (home / "workspace.yaml").read_text()
+            assert f"port: {taken[0]}" not in workspace

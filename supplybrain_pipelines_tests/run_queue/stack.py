@@ -1,7 +1,8 @@
 """Real Dagster processes for tests: a gRPC code server, the daemon and the webserver, on a
 PostgreSQL-backed DAGSTER_HOME built from the project's dagster.yaml.
 
-Everything listens on 127.0.0.1 and is stopped by PID when the context exits.
+Everything listens on 127.0.0.1 (ports below the ephemeral range; a server whose port was taken
+before it bound it is started again on another) and is stopped by PID when the context exits.
 """
 
 from __future__ import annotations
@@ -34,11 +35,24 @@ class DagsterStack:
     logs: Path
 
 
-def _wait_until(predicate, timeout: float, what: str, log: Path | None = None) -> None:
+#: Ports a server is started on before the stack gives up (another listener may take a port
+#: between free_port's choice and the server's bind).
+PORT_ATTEMPTS = 3
+
+
+class ExitedEarly(RuntimeError):
+    """The server process exited before it was ready (e.g. its port was taken)."""
+
+
+def _wait_until(predicate, timeout: float, what: str, log: Path | None = None,
+                proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+            raise ExitedEarly(f"{what} exited with {proc.returncode} before it was ready\n{tail}")
         time.sleep(0.3)
     tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
     raise TimeoutError(f"{what} not ready after {timeout:.0f}s\n{tail}")
@@ -72,10 +86,7 @@ def dagster_stack(storage_url: URL, home: Path, definitions_file: Path, *,
     env = dagster_env(app_url or storage_url, home, dagster_db=storage_url.database)
     logs = home / "logs"
     logs.mkdir(exist_ok=True)
-    grpc_port, web_port = free_port(), free_port()
     workspace = home / "workspace.yaml"
-    workspace.write_text(yaml.safe_dump({"load_from": [{"grpc_server": {
-        "host": "127.0.0.1", "port": grpc_port, "location_name": LOCATION}}]}))
 
     with ExitStack() as stack:
         def start(name: str, *cmd: str) -> subprocess.Popen:
@@ -87,14 +98,33 @@ def dagster_stack(storage_url: URL, home: Path, definitions_file: Path, *,
             stack.callback(stop_process_tree, proc, 20)
             return proc
 
+        def listening(name: str, command, ready) -> int:
+            """Start ``command(port)`` on a free port until ``ready(port)``; another port when
+            the process exits first (its port was taken), up to PORT_ATTEMPTS."""
+            for attempt in range(1, PORT_ATTEMPTS + 1):
+                port = free_port()
+                proc = start(name, *command(port))
+                try:
+                    _wait_until(lambda port=port: ready(port), 60, name, logs / f"{name}.log",
+                                proc)
+                except ExitedEarly:
+                    if attempt == PORT_ATTEMPTS:
+                        raise
+                    continue
+                return port
+            raise AssertionError("unreachable")
+
         target = ["-f", str(definitions_file), *(["-a", attribute] if attribute else [])]
-        start("code_server", "dagster", "api", "grpc", "-h", "127.0.0.1", "-p", str(grpc_port),
-              *target)
-        _wait_until(lambda: _grpc_healthy(grpc_port, env), 60, "code server",
-                    logs / "code_server.log")
+        grpc_port = listening(
+            "code_server",
+            lambda port: ("dagster", "api", "grpc", "-h", "127.0.0.1", "-p", str(port), *target),
+            lambda port: _grpc_healthy(port, env))
+        workspace.write_text(yaml.safe_dump({"load_from": [{"grpc_server": {
+            "host": "127.0.0.1", "port": grpc_port, "location_name": LOCATION}}]}))
         start("daemon", "dagster-daemon", "run", "-w", str(workspace))
-        start("webserver", "dagster-webserver", "-h", "127.0.0.1", "-p", str(web_port),
-              "-w", str(workspace))
-        _wait_until(lambda: _http_ok(f"http://127.0.0.1:{web_port}/server_info"), 60,
-                    "webserver", logs / "webserver.log")
+        web_port = listening(
+            "webserver",
+            lambda port: ("dagster-webserver", "-h", "127.0.0.1", "-p", str(port),
+                          "-w", str(workspace)),
+            lambda port: _http_ok(f"http://127.0.0.1:{port}/server_info"))
         yield DagsterStack(home=home, env=env, webserver_port=web_port, logs=logs)

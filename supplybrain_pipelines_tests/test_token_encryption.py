@@ -1,4 +1,4 @@
-"""Marketplace tokens encrypted at rest (issue 13): where the key comes from, migration 0016 on
+"""Marketplace tokens encrypted at rest (issue 13): where the key comes from, migration 0015 on
 plain tokens, the CLI (add, activate, rotate-key), ingestion with a wrong key, and a database
 dump that holds no token."""
 
@@ -138,7 +138,7 @@ def test_the_local_key_is_created_once_readable_by_its_owner_only(no_key, monkey
     assert not no_key.exists()
 
 
-# --------------------------------------------------------------------------- migration 0016
+# --------------------------------------------------------------------------- migration 0015
 
 
 def _upgrade_to(url, revision: str) -> None:
@@ -153,8 +153,8 @@ def _upgrade_to(url, revision: str) -> None:
 
 @pytest.fixture
 def plain_tokens_db(empty_db_url):
-    """A database at 0015 (tokens in plain text) with two WB accounts and one MoySklad one."""
-    _upgrade_to(empty_db_url, "0015")
+    """A database at 0014 (tokens in plain text) with two WB accounts and one MoySklad one."""
+    _upgrade_to(empty_db_url, "0014")
     with engine(empty_db_url).begin() as conn:
         conn.execute(sa.text("INSERT INTO supplybrain.wb_integration_accounts (name, api_token)"
                              " VALUES ('wb1', :a), ('wb2', :b)"), {"a": WB_TOKEN, "b": SHORT_TOKEN})
@@ -181,10 +181,10 @@ def test_the_migration_refuses_plain_tokens_without_a_key_and_changes_nothing(
     with pytest.raises(TokenKeyError) as refused:
         migrate.upgrade(plain_tokens_db)
     assert str(refused.value) == (
-        "Migration 0016 encrypts the 3 stored marketplace token(s) and needs a key: set "
+        "Migration 0015 encrypts the 3 stored marketplace token(s) and needs a key: set "
         "SUPPLYBRAIN_TOKEN_KEY or SUPPLYBRAIN_TOKEN_KEY_FILE (`supplybrain accounts new-key` "
         "prints a new one) and upgrade again; nothing was changed.")
-    assert migrate.current_revision(plain_tokens_db) == "0015"
+    assert migrate.current_revision(plain_tokens_db) == "0014"
     assert fetch_all(plain_tokens_db, "SELECT name, api_token FROM supplybrain."
                      "wb_integration_accounts ORDER BY id") == [("wb1", WB_TOKEN),
                                                                  ("wb2", SHORT_TOKEN)]
@@ -198,7 +198,7 @@ def test_the_cli_upgrade_says_so_in_one_sentence(plain_tokens_db, tmp_path):
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.splitlines() == [
-        "Error: Migration 0016 encrypts the 3 stored marketplace token(s) and needs a key: set "
+        "Error: Migration 0015 encrypts the 3 stored marketplace token(s) and needs a key: set "
         "SUPPLYBRAIN_TOKEN_KEY or SUPPLYBRAIN_TOKEN_KEY_FILE (`supplybrain accounts new-key` "
         "prints a new one) and upgrade again; nothing was changed."]
 

@@ -123,7 +123,7 @@ def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
             say(f"using PostgreSQL at {redact(app_url)}")
         for name in create_missing_databases(app_url, DEFAULT_DAGSTER_DB):
             say(f"created database {name}")
-        key_file = ensure_local_key()  # before the migrations: 0016 encrypts with it
+        key_file = ensure_local_key()  # before the migrations: 0015 encrypts with it
         if key_file is not None:
             say(f"created the token key {key_file} (stored tokens open only with it)")
         applied = upgrade(app_url)

@@ -1,6 +1,6 @@
 """Integration accounts (WB, MoySklad) and monitoring alert rules (old backend 0007, 0008).
 
-Tokens are stored encrypted (migration 0016, ``token_crypto.py``): ``api_token_encrypted`` is a
+Tokens are stored encrypted (migration 0015, ``token_crypto.py``): ``api_token_encrypted`` is a
 Fernet token under a key that lives outside the database, and a CHECK refuses anything that is not
 one; ``token_hint`` is the token's last 4 characters (empty for a short token), so that
 ``accounts list`` needs no key. Tokens must never be logged.
@@ -42,7 +42,7 @@ moysklad_integration_accounts = _account_table("moysklad_integration_accounts", 
 moysklad_integration_accounts.append_column(sa.Column(
     "cancelled_states", ARRAY(sa.Text), nullable=False,
     server_default=sa.text("ARRAY['Отменен'::text]")))
-# Migration 0016: the token encrypted (it replaced the plain ``api_token``, so it comes last).
+# Migration 0015: the token encrypted (it replaced the plain ``api_token``, so it comes last).
 for _table in (wb_integration_accounts, moysklad_integration_accounts):
     _table.append_column(sa.Column("api_token_encrypted", sa.Text, nullable=False))
     _table.append_column(sa.Column("token_hint", sa.Text, nullable=False, server_default=""))

@@ -14,8 +14,8 @@ The plain values stay in the tables' dead row versions and in the WAL until Post
 them: run ``VACUUM FULL`` on both tables after upgrading, and treat tokens that older backups hold
 as exposed.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04
 """
 
@@ -33,8 +33,8 @@ from supplybrain_pipelines.token_crypto import (
     token_hint,
 )
 
-revision = "0016"
-down_revision = "0015"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
@@ -51,7 +51,7 @@ def upgrade() -> None:
     keys = configured_keys(required=False)
     if count and keys is None:
         raise TokenKeyError(
-            f"Migration 0016 encrypts the {count} stored marketplace token(s) and needs a key: "
+            f"Migration 0015 encrypts the {count} stored marketplace token(s) and needs a key: "
             "set SUPPLYBRAIN_TOKEN_KEY or SUPPLYBRAIN_TOKEN_KEY_FILE (`supplybrain accounts "
             "new-key` prints a new one) and upgrade again; nothing was changed.")
     for table in TABLES:

@@ -141,22 +141,6 @@ WHERE o.channel = 'moysklad' AND o.item_key NOT LIKE 'sku:%'
 RETURNING (o.ordered_at AT TIME ZONE :tz)::date AS day
 """
 
-#: UPSERT_ORDERS with the number of lines it wrote (new or changed) and the business days to
-#: roll up again: each written line's day, and the day a changed line was on before (the
-#: statement's snapshot still holds the stored row), so a line that moved leaves no stale day.
-UPSERT_ORDERS_DAYS = f"""
-WITH written AS (
-{UPSERT_ORDERS[:UPSERT_ORDERS.rindex("RETURNING")]}
-RETURNING o.channel, o.account_id, o.order_id, (o.ordered_at AT TIME ZONE :tz)::date AS day
-), before AS (
-    SELECT (SELECT (p.ordered_at AT TIME ZONE :tz)::date FROM supplybrain.orders p
-            WHERE p.channel = w.channel AND p.account_id = w.account_id
-              AND p.order_id = w.order_id) AS day
-    FROM written w
-)
-SELECT (SELECT count(*) FROM written),
-       ARRAY(SELECT day FROM written UNION SELECT day FROM before WHERE day IS NOT NULL)
-"""
 
 @dg.multi_asset(
     specs=[

@@ -11,7 +11,6 @@ PostgreSQL, with the business changing between two runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import dagster as dg
@@ -29,7 +28,10 @@ from supplybrain_pipelines.sandbox.generator import generate_business
 from supplybrain_pipelines.sandbox.model import MS_PREFIX, Business, parse_ms_time
 from supplybrain_pipelines.sandbox.moysklad_api import MoySkladApi
 from supplybrain_pipelines.sandbox.moysklad_data import state_id
-from supplybrain_pipelines.sandbox.server import SandboxServer
+from supplybrain_pipelines_tests.assets.test_ingest_e2e import (  # noqa: F401 (fixtures)
+    sandbox,
+    seeded_db,
+)
 from supplybrain_pipelines_tests.fixtures_db import url_text
 
 ASSETS = [moysklad_assortment, moysklad_customer_orders, orders_and_rollup]
@@ -38,23 +40,6 @@ ASSETS = [moysklad_assortment, moysklad_customer_orders, orders_and_rollup]
 @pytest.fixture(scope="module")
 def business() -> Business:
     return generate_business(seed=5, articles=3, days=20)  # as of today: real horizons
-
-
-@pytest.fixture
-def sandbox(business) -> Iterator[SandboxServer]:
-    with SandboxServer(business, page_cap=300) as server:
-        yield server
-
-
-@pytest.fixture
-def seeded_db(migrated_db_url, business, sandbox):
-    from supplybrain_pipelines.sandbox.seed import load_master_data, register_accounts
-    engine = sa.create_engine(migrated_db_url)
-    with engine.begin() as conn:
-        load_master_data(conn, business)
-        register_accounts(conn, business, sandbox.url)
-    engine.dispose()
-    return migrated_db_url
 
 
 def ingest(url, instance, **marketplace) -> dg.ExecuteInProcessResult:
@@ -116,7 +101,7 @@ def pick_orders(business: Business, n: int) -> list[dict]:
 
 
 def test_cancelled_state_and_recycle_bin_leave_demand_and_only_changes_are_read(
-        seeded_db, dagster_instance, business, sandbox):
+        seeded_db, dagster_instance, business, sandbox):  # noqa: F811 (imported fixtures)
     first = ingest(seeded_db, dagster_instance)
     assert first.success
     # generated orders are all posted and in non-cancelled states: nothing is cancelled yet
@@ -171,7 +156,7 @@ def test_cancelled_state_and_recycle_bin_leave_demand_and_only_changes_are_read(
 
 
 def test_the_accounts_cancelled_states_decide_also_for_stored_orders(
-        seeded_db, dagster_instance, business, sandbox):
+        seeded_db, dagster_instance, business, sandbox):  # noqa: F811 (imported fixtures)
     assert ingest(seeded_db, dagster_instance).success
     account = business.moysklad_accounts[0]
     delivered = state_id(account.external_id, "Доставлен")
@@ -189,7 +174,7 @@ def test_the_accounts_cancelled_states_decide_also_for_stored_orders(
 
 
 def test_a_429_asking_for_an_hour_skips_the_account_within_the_run_budget(
-        seeded_db, dagster_instance, business, sandbox):
+        seeded_db, dagster_instance, business, sandbox):  # noqa: F811 (imported fixtures)
     # one long wait honoured would park the run for an hour (the cap allows up to 2 hours);
     # the budget of 1 s ends the retries at once
     sandbox.faults.rate_limit_next(1, retry_after_s=3600, api="moysklad",

@@ -43,21 +43,6 @@ STOCK = "/report/stock/bystore/current"
 EARLY = "2019-01-01 00:00:00"
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
-def sb(sandbox: SandboxServer) -> Iterator[SandboxServer]:
-    """The module's sandbox with no faults and empty stats."""
-    sandbox.faults.reset()
-    sandbox.reset_stats()
-    yield sandbox
-    sandbox.faults.reset()
-
-
 @pytest.fixture
 def own_sandbox() -> Iterator[SandboxServer]:
     """A sandbox of the test's own: its rate window holds no units of earlier tests."""

@@ -4,8 +4,6 @@ sandbox; the clients' sleep is recorded instead of slept, so nothing here waits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from supplybrain_pipelines.resources.marketplace import (
@@ -20,19 +18,6 @@ from supplybrain_pipelines.resources.marketplace.limits import MinIntervalLimite
 from supplybrain_pipelines.sandbox.server import SandboxServer
 
 STOCK = "/report/stock/bystore/current"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
-def sb(sandbox: SandboxServer) -> Iterator[SandboxServer]:
-    sandbox.faults.reset()
-    yield sandbox
-    sandbox.faults.reset()
 
 
 def ms_client(sb: SandboxServer, budget: RetryBudget, slept: list[float],

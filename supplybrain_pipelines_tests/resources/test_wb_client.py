@@ -108,15 +108,6 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def sb(sandbox: SandboxServer) -> Iterator[SandboxServer]:
-    """The module's sandbox with no faults and empty stats."""
-    sandbox.faults.reset()
-    sandbox.reset_stats()
-    yield sandbox
-    sandbox.faults.reset()
-
-
-@pytest.fixture
 def own_sandbox() -> Iterator[SandboxServer]:
     """A sandbox of the test's own, for hangs: a request whose client timed out still goes on
     inside the sandbox after its hang, and would use up faults and stats of later tests."""

@@ -22,7 +22,7 @@ RUN uv sync --frozen --no-dev --compile-bytecode
 ENV PATH="/opt/dagster/app/.venv/bin:${PATH}" \
     DAGSTER_HOME=/opt/dagster/dagster_home
 
-COPY dagster.yaml ${DAGSTER_HOME}/dagster.yaml
+COPY deploy/dagster.yaml ${DAGSTER_HOME}/dagster.yaml
 COPY deploy/workspace.docker.yaml ${DAGSTER_HOME}/workspace.yaml
 
 # Non-root runtime user. Code and venv stay root-owned (read-only for the service);

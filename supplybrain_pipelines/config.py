@@ -25,7 +25,7 @@ APP_SCHEMA = "supplybrain"
 #: psycopg 3 for our own engines (COPY support); Dagster storage uses psycopg2 (dagster.yaml).
 DRIVER = "postgresql+psycopg"
 
-#: The repository root (where dagster.yaml and workspace.yaml live) in a source checkout.
+#: The repository root (workspace.yaml; instance config: deploy/dagster.yaml) of a source checkout.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: Where the local default keeps its state (embedded PostgreSQL data, DAGSTER_HOME).
 STATE_DIR_ENV = "SUPPLYBRAIN_STATE_DIR"

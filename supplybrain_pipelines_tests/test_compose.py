@@ -413,7 +413,7 @@ def test_dockerfile_installs_dagster_home() -> None:
                 dests[src] = dest.replace("${DAGSTER_HOME}", DAGSTER_HOME).replace(
                     "$DAGSTER_HOME", DAGSTER_HOME
                 )
-    assert dests.get("dagster.yaml") == f"{DAGSTER_HOME}/dagster.yaml"
+    assert dests.get("deploy/dagster.yaml") == f"{DAGSTER_HOME}/dagster.yaml"
     assert dests.get("deploy/workspace.docker.yaml") == f"{DAGSTER_HOME}/workspace.yaml"
 
 
@@ -427,5 +427,6 @@ def test_dockerignore_keeps_venv_and_tests_out() -> None:
     ignore = _dockerignore_patterns()
     for rel in (".venv", ".git", "supplybrain_pipelines_tests", "bench", "a/__pycache__", "x.pyc"):
         assert _ignored(rel, ignore), rel
-    for rel in ("supplybrain_pipelines", "dagster.yaml", "deploy/workspace.docker.yaml", "uv.lock"):
+    for rel in ("supplybrain_pipelines", "deploy/dagster.yaml", "deploy/workspace.docker.yaml",
+                "uv.lock"):
         assert not _ignored(rel, ignore), rel

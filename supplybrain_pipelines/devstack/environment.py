@@ -15,7 +15,10 @@ from supplybrain_pipelines.config import (
     url_to_env,
 )
 
-INSTANCE_CONFIG = PROJECT_ROOT / "dagster.yaml"
+#: The instance config, kept out of the repository root: Dagster's CLIs (`dg check defs`, `dg dev`)
+#: read a dagster.yaml in the working directory when DAGSTER_HOME is unset, and this one needs
+#: the DAGSTER_PG_* variables and a running server.
+INSTANCE_CONFIG = PROJECT_ROOT / "deploy" / "dagster.yaml"
 #: ``dagster-webserver --db-pool-recycle`` (also under ``dagster dev``). The webserver alone keeps
 #: pooled storage connections (the daemon, code servers and runs use none), for an hour by
 #: default; after a PostgreSQL restart its first request then fails with HTTP 500 on a dead

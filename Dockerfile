@@ -27,9 +27,13 @@ COPY deploy/workspace.docker.yaml ${DAGSTER_HOME}/workspace.yaml
 
 # Non-root runtime user. Code and venv stay root-owned (read-only for the service);
 # only DAGSTER_HOME is writable (dagster keeps local state such as .telemetry there).
+# ${DAGSTER_HOME}/storage holds the compute logs (run stdout/stderr); compose mounts the named
+# volume dagster_storage there, and a new named volume takes this folder's owner, so uid 10001
+# can write into it.
 RUN groupadd --system --gid 10001 dagster \
     && useradd --system --uid 10001 --gid dagster --create-home --home-dir /home/dagster dagster \
-    && chown dagster:dagster "${DAGSTER_HOME}"
+    && mkdir -p "${DAGSTER_HOME}/storage" \
+    && chown dagster:dagster "${DAGSTER_HOME}" "${DAGSTER_HOME}/storage"
 USER dagster
 
 EXPOSE 3000 4000

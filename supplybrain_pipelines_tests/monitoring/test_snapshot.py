@@ -86,9 +86,10 @@ def test_case_1_empty_database_gives_zeros_and_the_status_of_the_seeded_rules(
     assert row.window_start == WINDOW and row.schema_version == 1
     assert row.details["metrics"]["orders_last_24h"] == 0
     assert row.details["watermarks"]["latest_order_at"] is None
-    # The gap check ran with the snapshot (its verdict depends on the clock; see its own tests).
+    # The status check (test_status_check.py) and the gap check ran with the snapshot (the
+    # gap check's verdict depends on the clock; see its own tests).
     assert [c.check_name for c in result.get_asset_check_evaluations()] == [
-        "no_missing_windows"]
+        "business_status", "no_missing_windows"]
 
 
 def test_empty_database_without_rules_is_a_warning(migrated_db_url, dagster_instance):

@@ -8,6 +8,11 @@ one row. A status change is queued in the notification outbox in that same trans
 ``status_change:<window>:<previous>-><status>``), so the row and its event commit together; after
 the commit the run delivers every due event of the outbox (``resources/notifier.py``). Delivery
 never fails the run: an event that cannot be posted waits for a later snapshot or sensor tick.
+
+What the UI shows: the overall status is the asset check ``business_status`` (``checks.py``:
+``ok`` passes, ``warning`` fails as a warning, ``critical`` as an error), evaluated in the same
+step; every counter, alert count and metric with a value is numeric metadata of the
+materialisation (:func:`numeric_metadata`), so the asset's page plots each over time.
 """
 
 from dataclasses import dataclass
@@ -21,6 +26,7 @@ from sqlalchemy.engine import Connection
 
 from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
 from supplybrain_pipelines.assets.monitoring import queries as q
+from supplybrain_pipelines.assets.monitoring.checks import BUSINESS_STATUS, business_status_result
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.monitoring.messages import status_change_event
 from supplybrain_pipelines.logic.monitoring.rules import (
@@ -144,6 +150,15 @@ def announcement(window_start: datetime, previous: str | None, status: str,
                                warning_alerts=evaluation.warning, alerts=alerts)
 
 
+def numeric_metadata(values: dict[str, float | None]) -> dict[str, dg.MetadataValue]:
+    """Each value as int or float metadata, by name, for the asset page's plots. A metric with
+    no value in this window (no token expiry known, no order in the last week) is left out: a
+    non-numeric entry under the same name would break its plot."""
+    return {name: dg.MetadataValue.int(value) if isinstance(value, int)
+            else dg.MetadataValue.float(float(value))
+            for name, value in values.items() if value is not None}
+
+
 def should_announce(previous: str | None, current: str) -> bool:
     """A status change is news; so is a first snapshot that is not ``ok``."""
     return current != (previous or "ok")
@@ -153,10 +168,11 @@ def should_announce(previous: str | None, current: str) -> bool:
     group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version=str(SCHEMA_VERSION),
     deps=["wb_integration_accounts", "moysklad_integration_accounts", "monitoring_alert_rules",
           "orders", "stock", "bundle_risk", "planning_proposals"],
-    freshness_policy=FRESHNESS,
+    freshness_policy=FRESHNESS, check_specs=[BUSINESS_STATUS],
     description="One row per 15-minute window: the old backend's 11 counters, sync health, "
     "order volume against last week, data watermarks and quarantine counts; the alert rules "
-    "evaluated on it and the overall status. Consumers read the monitoring_* views.")
+    "evaluated on it and the overall status (the business_status check: red when critical, "
+    "a warning when warning). Consumers read the monitoring_* views.")
 def monitoring_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfig,
                         warehouse: PostgresWarehouse,
                         notifier: WebhookNotifier) -> dg.MaterializeResult:
@@ -183,11 +199,15 @@ def monitoring_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfi
         notified = outcome.status
         if outcome.error:
             context.log.warning(f"status change not announced yet: {outcome.error}")
-    return dg.MaterializeResult(metadata=table_metadata(
-        warehouse, t.monitoring_snapshots,
-        window_start=window_start.isoformat(), snapshot_id=snapshot_id,
-        overall_status=status, previous_status=previous or "none",
-        critical_alerts=evaluation.critical, warning_alerts=evaluation.warning,
-        skipped_rules=len(evaluation.skipped), notification=notified,
-        notifications_waiting=delivery.waiting,
-        accounts_suspended=snapshot.metrics["accounts_suspended"], **snapshot.counters))
+    return dg.MaterializeResult(
+        metadata=table_metadata(
+            warehouse, t.monitoring_snapshots,
+            window_start=window_start.isoformat(), snapshot_id=snapshot_id,
+            overall_status=status, previous_status=previous or "none",
+            skipped_rules=len(evaluation.skipped), notification=notified,
+            notifications_waiting=delivery.waiting,
+            **numeric_metadata({**snapshot.values, "critical_alerts": evaluation.critical,
+                                "warning_alerts": evaluation.warning})),
+        # Not subsettable: every materialisation reports its status.
+        check_results=[business_status_result(window_start, status, evaluation,
+                                              snapshot.values)])

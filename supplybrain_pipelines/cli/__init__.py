@@ -5,23 +5,50 @@ Expected failures (no database, bad input) end with one sentence and exit code 1
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from supplybrain_pipelines.cli.accounts import accounts
 from supplybrain_pipelines.cli.alerts import alerts
 from supplybrain_pipelines.cli.db import db
 from supplybrain_pipelines.cli.doctor import doctor
-from supplybrain_pipelines.config import ConfigError
+from supplybrain_pipelines.config import (
+    DATABASE_URL_ENV,
+    DEFAULT_EMBEDDED_PORT,
+    EMBEDDED_PORT_ENV,
+    ConfigError,
+    database_url_from_env,
+    embedded_database_url,
+    redact,
+)
 from supplybrain_pipelines.db.migrate import DatabaseUnavailable
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def cli() -> None:
-    """Operate the Maconly Supply Brain pipelines.
+def database_help() -> str:
+    """Which database the commands use, worked out from this environment (for ``--help``)."""
+    try:
+        url = database_url_from_env()
+    except ConfigError as exc:
+        return str(exc)
+    if url is not None:
+        return f"The database is {redact(url)} ({DATABASE_URL_ENV})."
+    return (f"The database is {redact(embedded_database_url())}: {DATABASE_URL_ENV} is unset, so "
+            f"the embedded local default that `make dev` starts (port: {EMBEDDED_PORT_ENV}, "
+            f"default {DEFAULT_EMBEDDED_PORT}).")
 
-    The database is SUPPLYBRAIN_DATABASE_URL, or the embedded local default that `make dev`
-    starts (127.0.0.1:25432) when it is unset.
-    """
+
+class _Group(click.Group):
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_help_text(ctx, formatter)
+        with formatter.indentation():
+            formatter.write_paragraph()
+            formatter.write_text(database_help())
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Operate the Maconly Supply Brain pipelines."""
 
 
 @cli.command()
@@ -35,9 +62,33 @@ def dev(host: str, port: int) -> None:
     raise SystemExit(run_dev(host=host, port=port))
 
 
+def effective_sandbox_port() -> str:
+    from supplybrain_pipelines.devstack.sandbox import SANDBOX_PORT_ENV, sandbox_port
+
+    try:
+        return str(sandbox_port())
+    except ValueError:
+        return f"none: {SANDBOX_PORT_ENV} is not a port number"
+
+
+class EffectiveDefault(click.Option):
+    """An option whose ``[default: ...]`` in ``--help`` is the value this environment gives it
+    (``effective()``, read when the help is printed), not a constant."""
+
+    def __init__(self, *args, effective: Callable[[], str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.effective = effective
+
+    def get_help_extra(self, ctx: click.Context) -> dict:
+        extra = dict(super().get_help_extra(ctx))
+        extra["default"] = self.effective()
+        return extra
+
+
 @cli.command()
-@click.option("--port", default=None, type=int,
-              help="Loopback port (default: SUPPLYBRAIN_SANDBOX_PORT or 8765).")
+@click.option("--port", default=None, type=int, cls=EffectiveDefault,
+              effective=effective_sandbox_port,
+              help="Loopback port (SUPPLYBRAIN_SANDBOX_PORT, else 8765).")
 @click.option("--seed", default=7, show_default=True, help="Seed of the generated business.")
 @click.option("--register/--no-register", default=True, show_default=True,
               help="Load the business's master data and register its accounts (pointing at "

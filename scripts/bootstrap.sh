@@ -16,6 +16,9 @@ fi
 if [ ! -d .venv ]; then
   echo "bootstrap: first run: creating .venv and installing the locked dependencies ..."
 fi
+# Extra arguments go to `uv sync`: scripts/test passes `--extra k8s` (dagster-k8s, for the
+# Kubernetes deployment's tests); `make dev` and `make lint` do not, so their install stays
+# the default one (an exact sync then removes the extra again).
 # --compile-bytecode: PYTHONDONTWRITEBYTECODE may be set, and without .pyc files every
 # `import dagster` costs over a second.
 "$TOOLS/bin/uv" sync --frozen --compile-bytecode --python "$PYTHON" --quiet "$@"

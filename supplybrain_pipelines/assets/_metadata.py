@@ -10,7 +10,10 @@ OWNERS = ["team:supplybrain-data"]
 
 
 def column_schema(table: Table) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(c.name, str(c.type)) for c in table.columns])
+    """Each column's name, type and description: the ``comment=`` of its SQLAlchemy definition
+    (db/tables/*.py, db/views.py), the text PostgreSQL has as the column's COMMENT."""
+    return dg.TableSchema(columns=[dg.TableColumn(c.name, str(c.type), description=c.comment)
+                                   for c in table.columns])
 
 
 def table_metadata(warehouse: PostgresWarehouse, table: Table, **extra) -> dict:

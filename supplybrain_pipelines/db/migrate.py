@@ -8,6 +8,7 @@ database at head.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from psycopg.sql import SQL, Composed, Identifier, Literal
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
@@ -35,6 +37,8 @@ from supplybrain_pipelines.config import (
     normalize_database_url,
     redact,
 )
+
+logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Key of the session advisory lock held while migrating (an arbitrary constant of this project).
@@ -168,7 +172,9 @@ def upgrade(url: URL | str, *, timeout_s: float = 30.0) -> list[str]:
     """Wait for the database, then ``alembic upgrade head``.
 
     Returns the revisions applied, oldest first; an empty list when the database was at head.
-    All pending revisions run in one transaction: a failure leaves the database as it was.
+    Then :func:`sync_comments` makes the PostgreSQL comments equal to the declared descriptions
+    (also when no revision was pending). The pending revisions and the comments run in one
+    transaction: a failure leaves the database as it was.
     """
     wait_for_database(url, timeout_s)
     engine = _engine(url)
@@ -185,7 +191,9 @@ def upgrade(url: URL | str, *, timeout_s: float = 30.0) -> list[str]:
                 config = alembic_config()
                 config.attributes["connection"] = connection
                 config.attributes["applied_revisions"] = applied
-                command.upgrade(config, "head")
+                with connection.begin():  # Alembic joins it: revisions and comments commit as one
+                    command.upgrade(config, "head")
+                    sync_comments(connection)
             finally:
                 connection.rollback()  # ends a failed transaction so that the unlock can run
                 connection.execute(sa.select(sa.func.pg_advisory_unlock(MIGRATION_LOCK_KEY)))
@@ -193,3 +201,62 @@ def upgrade(url: URL | str, *, timeout_s: float = 30.0) -> list[str]:
     finally:
         engine.dispose()
     return applied
+
+
+def _declared_relations() -> list[tuple[sa.Table, str]]:
+    from supplybrain_pipelines.db.tables import metadata
+    from supplybrain_pipelines.db.views import VIEWS
+
+    return [(table, "TABLE") for table in metadata.sorted_tables] + \
+        [(view, "VIEW") for view in VIEWS]
+
+
+def _stored_comments(connection: sa.Connection) -> dict[tuple[str, str | None], str | None]:
+    """``{(relation, None): its comment, (relation, column): the column's comment}`` of every
+    table and view in the app schema, as PostgreSQL has them (None: no comment)."""
+    rows = connection.execute(sa.text("""
+        SELECT c.relname, NULL AS attname, obj_description(c.oid, 'pg_class')
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = :schema AND c.relkind IN ('r', 'v', 'p')
+        UNION ALL
+        SELECT c.relname, a.attname, col_description(c.oid, a.attnum)
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE n.nspname = :schema AND c.relkind IN ('r', 'v', 'p')
+    """), {"schema": APP_SCHEMA})
+    return {(relation, column): comment for relation, column, comment in rows}
+
+
+def comment_statements(connection: sa.Connection) -> list[Composed]:
+    """The ``COMMENT ON`` statements that make the stored comments of every table and view in
+    ``db/tables`` and ``db/views.py`` (and of each of their columns) equal to their declared
+    ``comment=``; none for a comment already equal, or for a relation or column the database
+    does not have (that is drift, which the migration tests catch). Names and texts are quoted
+    by psycopg (a comment is a literal: COMMENT takes no parameters)."""
+    stored = _stored_comments(connection)
+    statements = []
+    for relation, kind in _declared_relations():
+        if (relation.name, None) not in stored:
+            continue
+        name = Identifier(APP_SCHEMA, relation.name)
+        if stored[(relation.name, None)] != relation.comment:
+            statements.append(SQL("COMMENT ON {} {} IS {}").format(
+                SQL(kind), name, Literal(relation.comment)))
+        for column in relation.columns:
+            key = (relation.name, column.name)
+            if key in stored and stored[key] != column.comment:
+                statements.append(SQL("COMMENT ON COLUMN {} IS {}").format(
+                    Identifier(APP_SCHEMA, relation.name, column.name), Literal(column.comment)))
+    return statements
+
+
+def sync_comments(connection: sa.Connection) -> int:
+    """Write the declared descriptions as PostgreSQL comments (``\\d+`` in psql shows them) in
+    the connection's transaction; idempotent. Returns how many comments changed."""
+    statements = comment_statements(connection)
+    if statements:
+        with connection.connection.driver_connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+        logger.info("set %d table, view and column comments", len(statements))
+    return len(statements)

@@ -1,5 +1,9 @@
 """The one MetaData that every table module registers its tables in, and column helpers.
 
+Every table and column carries a one-line ``comment=``: its description, which ``supplybrain db
+upgrade`` writes as the PostgreSQL COMMENT (``migrate.sync_comments``) and the assets show as
+their Dagster column schema (``assets/_metadata.py``); a test fails on a column without one.
+
 The naming convention gives every index, constraint and key a predictable name (the old backend
 left most of them to PostgreSQL's defaults). Unique constraints that the old backend named keep
 their names; the migrations spell every name out literally, so the history does not depend on it.
@@ -22,18 +26,28 @@ NAMING_CONVENTION = {
 metadata = sa.MetaData(schema=APP_SCHEMA, naming_convention=NAMING_CONVENTION)
 
 
-def pk() -> sa.Column:
+def pk(comment: str = "Surrogate key.") -> sa.Column:
     """The integer surrogate key ``id`` (SERIAL, as in the old backend)."""
-    return sa.Column("id", sa.Integer, primary_key=True)
+    return sa.Column("id", sa.Integer, primary_key=True, comment=comment)
 
 
-def fk(name: str, target: str, *, nullable: bool = False) -> sa.Column:
-    """An integer column referencing ``<target>.id`` in our schema, with an index of its own."""
+def fk(name: str, target: str, *, nullable: bool = False, comment: str | None = None
+       ) -> sa.Column:
+    """An integer column referencing ``<target>.id`` in our schema, with an index of its own;
+    described as a reference to ``target`` unless ``comment`` says more."""
     return sa.Column(
-        name, sa.Integer, sa.ForeignKey(f"{APP_SCHEMA}.{target}.id"), nullable=nullable, index=True
+        name, sa.Integer, sa.ForeignKey(f"{APP_SCHEMA}.{target}.id"), nullable=nullable,
+        index=True, comment=comment or f"The {target} row (its id).",
     )
 
 
-def timestamp(name: str) -> sa.Column:
-    """A NOT NULL ``timestamptz`` that defaults to the time of the insert."""
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
+def timestamp(name: str, comment: str | None = None) -> sa.Column:
+    """A NOT NULL ``timestamptz`` that defaults to the time of the insert; ``comment`` is its
+    one-line description (every column has one: PostgreSQL COMMENT, Dagster column schema)."""
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=False,
+                     server_default=sa.func.now(), comment=comment)
+
+
+#: The descriptions of the usual audit timestamps.
+CREATED_AT = "When the row was inserted."
+UPDATED_AT = "When the row was last changed."

@@ -8,6 +8,7 @@ from supplybrain_pipelines.assets.planning import PLANNING_ASSETS
 from supplybrain_pipelines.assets.sources import SOURCE_ASSETS
 from supplybrain_pipelines.assets.unified import orders_and_rollup, stock
 from supplybrain_pipelines.checks import CHECKS
+from supplybrain_pipelines.freshness import with_freshness
 from supplybrain_pipelines.jobs import JOBS
 from supplybrain_pipelines.notify_sensor import (
     notification_outbox_sensor,
@@ -20,8 +21,8 @@ from supplybrain_pipelines.schedules import SCHEDULES
 from supplybrain_pipelines.sensors import SENSORS
 
 defs = dg.Definitions(
-    assets=[*SOURCE_ASSETS, *INGEST_ASSETS, orders_and_rollup, stock, *PLANNING_ASSETS,
-            *MONITORING_ASSETS],
+    assets=with_freshness([*SOURCE_ASSETS, *INGEST_ASSETS, orders_and_rollup, stock,
+                           *PLANNING_ASSETS, *MONITORING_ASSETS]),
     asset_checks=[*CHECKS, *MONITORING_CHECKS],
     jobs=JOBS,
     schedules=SCHEDULES,

@@ -16,7 +16,7 @@ materialisation (:func:`numeric_metadata`), so the asset's page plots each over 
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import dagster as dg
 from pydantic import Field
@@ -44,9 +44,6 @@ GROUP = "monitoring"
 #: Bump when a column's or metric's meaning changes; every row records the version it was
 #: computed with.
 SCHEMA_VERSION = 1
-
-FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(minutes=45),
-                                           warn_window=timedelta(minutes=20))
 
 
 @dataclass(frozen=True)
@@ -168,7 +165,7 @@ def should_announce(previous: str | None, current: str) -> bool:
     group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version=str(SCHEMA_VERSION),
     deps=["wb_integration_accounts", "moysklad_integration_accounts", "monitoring_alert_rules",
           "orders", "stock", "bundle_risk", "planning_proposals"],
-    freshness_policy=FRESHNESS, check_specs=[BUSINESS_STATUS],
+    check_specs=[BUSINESS_STATUS],  # freshness policy: freshness.py
     description="One row per 15-minute window: the old backend's 11 counters, sync health, "
     "order volume against last week, data watermarks and quarantine counts; the alert rules "
     "evaluated on it and the overall status (the business_status check: red when critical, "

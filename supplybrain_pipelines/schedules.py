@@ -1,6 +1,8 @@
 """Schedules. Each one is built with :func:`guarded_schedule`, so a tick is skipped while a run
 of its job is still queued or running."""
 
+from datetime import datetime
+
 import dagster as dg
 
 from supplybrain_pipelines.guards import guarded_schedule
@@ -31,10 +33,14 @@ ingest_schedule = guarded_schedule(
 )
 
 
+def window_config(window: datetime) -> dict:
+    """Run config of a ``monitoring`` run that writes the snapshot row of ``window``."""
+    return {"ops": {"monitoring_snapshot": {"config": {"window_start": window.isoformat()}}}}
+
+
 def _tick_window(context: dg.ScheduleEvaluationContext) -> dict:
     """The snapshot's window is the tick time, so a late or retried run writes its own row."""
-    window = context.scheduled_execution_time.isoformat()
-    return {"ops": {"monitoring_snapshot": {"config": {"window_start": window}}}}
+    return window_config(context.scheduled_execution_time)
 
 
 monitoring_schedule = guarded_schedule(

@@ -204,8 +204,8 @@ def deactivate(kind: str, account_id: int) -> None:
                    "(new) credentials.")
 def activate(kind: str, account_id: int, new_token: bool, check: bool) -> None:
     """Activate an account again: a deactivated one, or one that ingestion suspended after
-    repeated 401/403 (fix the token with --new-token). Its 401 streaks restart from 0; for a WB
-    account the backfill sensor then catches up from its cursor (90 days back at most)."""
+    repeated 401/403 (fix the token with --new-token). Its 401 streaks restart from 0; the
+    account sync sensor then runs its sources from their cursors (90 days back at most)."""
     table, _ = KINDS[kind]
     h = t.account_health
     token = _read_token() if new_token else None

@@ -1,6 +1,6 @@
 """Accounts whose token keeps being rejected: the 401 streaks on real PostgreSQL, and end to end
 the real ingest assets against the sandbox, the monitoring snapshot, ``supplybrain accounts
-activate`` and the backfill sensor."""
+activate`` and the account sync sensor."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from supplybrain_pipelines.assets.ingest.state import record_health
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.resources.marketplace import Account, ApiError
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
-from supplybrain_pipelines.sensors import wb_account_backfill_sensor
+from supplybrain_pipelines.sensors import account_sync_sensor
 from supplybrain_pipelines.token_crypto import encrypt_token
 from supplybrain_pipelines_tests.assets.test_ingest_e2e import (  # noqa: F401 (fixtures)
     business,
@@ -106,7 +106,7 @@ def _sensor(instance, url, cursor):
     warehouse = PostgresWarehouse(database_url=url_text(url))
     with dg.build_sensor_context(instance=instance, cursor=cursor,
                                  resources={"warehouse": warehouse}) as context:
-        result = wb_account_backfill_sensor(context)
+        result = account_sync_sensor(context)
     return result.run_requests or [], result.cursor
 
 
@@ -168,9 +168,9 @@ def test_a_401_account_is_skipped_after_three_runs_until_activated(
     assert activated.stdout.endswith(", accepted by 127.0.0.1\n")  # checked on the way in
     assert _state(seeded_db, locked_id) == (True, False, {"orders": (0, 3), "sales": (0, 3),
                                                           "stocks": (0, 3)})
-    # re-activation queues the account's backfill, as the README says
+    # re-activation queues the account's sync (its backfill), as the README says
     requests, _ = _sensor(dagster_instance, seeded_db, cursor)
-    assert [r.tags["supplybrain/backfill_account"] for r in requests] == [str(locked_id)]
+    assert [r.tags["supplybrain/sync_accounts"] for r in requests] == [f"wb:{locked_id}"]
 
     fifth = ingest(seeded_db, dagster_instance)
     assert fifth.success

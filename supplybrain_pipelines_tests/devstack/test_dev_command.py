@@ -116,18 +116,18 @@ def _start_stop_twice(state: Path, pg_port: int, ui_port: int, tmp_path: Path):
         with psycopg.connect(f"{conninfo} dbname=dagster") as conn:
             daemons = conn.execute("SELECT count(*) FROM daemon_heartbeats").fetchone()[0]
             assert daemons > 0, "the daemon does not write its heartbeats to PostgreSQL"
-            # the backfill sensor (RUNNING by default) queued one ingest run per WB account,
-            # and the daemon ran them against the sandbox
+            # the account sync sensor (RUNNING by default) queued one ingest run of every
+            # sandbox account's sources, and the daemon ran it against the sandbox
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 runs = conn.execute("SELECT status FROM runs WHERE pipeline_name = 'ingest'"
                                     ).fetchall()
-                if len(runs) >= len(urls) and all(r == ("SUCCESS",) for r in runs):
+                if runs and all(r == ("SUCCESS",) for r in runs):
                     break
                 assert not any(r == ("FAILURE",) for r in runs), runs
                 time.sleep(1)
             else:
-                raise AssertionError(f"backfill runs did not succeed: {runs}")
+                raise AssertionError(f"the account sync run did not succeed: {runs}")
         with psycopg.connect(f"{conninfo} dbname=supplybrain") as conn:
             assert conn.execute("SELECT count(*) FROM supplybrain.wb_orders").fetchone()[0] > 0
             # inactive, so nothing ever calls the real WB host with it

@@ -33,7 +33,7 @@ class IngestConfig(dg.Config):
     """Run config of every ingestion asset."""
 
     account_ids: list[int] | None = None
-    """Only these accounts (default: every active one). The backfill sensor sets it."""
+    """Only these accounts (default: every active one). The account sync sensor sets it."""
     backfill_days: int = 90
     """How far back an account without a cursor starts."""
     max_pages: int | None = None

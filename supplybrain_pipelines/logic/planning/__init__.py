@@ -17,6 +17,10 @@ Modules:
   check, pack multiples (``seed_backend_domain.md`` §3.2 and §3.8).
 - :mod:`.spreading` — the weights a minimum is spread by and the largest-remainder split.
 - :mod:`.explain` — an article's minimum records cut to each SKU unit, as JSON text.
+- :mod:`.accuracy` — the project's demand rate at past origins against the units ordered next
+  (WAPE, bias; two baselines), rolling-origin.
+- :mod:`.backtest` — the reorder-point / order-up-to policy replayed day by day on real demand
+  (fill rate, cycle service level, stock-outs, orders).
 
 Nothing here imports dagster, SQLAlchemy or a database driver (numpy is allowed); no function
 reads a clock, a file or a database.

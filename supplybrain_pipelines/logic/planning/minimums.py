@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from supplybrain_pipelines.logic.planning._numbers import as_count, as_number
 from supplybrain_pipelines.logic.planning.bundles import SingleKey
 from supplybrain_pipelines.logic.planning.spreading import largest_remainder
@@ -61,6 +63,16 @@ def round_to_pack(qty: int, multiple: int | None) -> int:
     if as_count("pack multiple", multiple) < 1:
         raise ValueError(f"pack multiple must be a whole number ≥ 1, got {multiple!r}")
     return -(-qty // multiple) * multiple
+
+
+def round_to_packs(qty: np.ndarray, multiple: np.ndarray) -> np.ndarray:
+    """:func:`round_to_pack` element by element on whole-unit arrays (int64): the smallest
+    multiple of each ``multiple`` (≥ 1; 1 for none) ≥ each ``qty`` (≥ 0); 0 stays 0. Used by the
+    policy backtest, which places many orders a day; the scalar stays the per-SKU fast path."""
+    q, m = np.asarray(qty, dtype=np.int64), np.asarray(multiple, dtype=np.int64)
+    if (q < 0).any() or (m < 1).any():
+        raise ValueError("quantities must be ≥ 0 and pack multiples ≥ 1")
+    return -(-q // m) * m
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ three ingestion assets (an account without a cursor starts ``BACKFILL_DAYS`` bac
 unified ``orders``/``orders_daily``/``stock``. Accounts that became active in the same
 evaluation share one run. Planning follows through ``planning_automation`` (eager), and once
 the sync run succeeded and planning has landed after it, the sensor asks for the monitoring
-snapshot of the current window, so the first snapshot describes the synced data.
+snapshot of the current window, so the first snapshot describes the synced data. The account
+tables are observed in the same breath (an ``observe_sources`` run).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from supplybrain_pipelines.assets.planning import bundle_risk, planning_proposal
 from supplybrain_pipelines.assets.unified import orders_and_rollup, stock
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.guards import in_flight_run
-from supplybrain_pipelines.jobs import ingest_job, monitoring_job
+from supplybrain_pipelines.jobs import ingest_job, monitoring_job, observe_sources_job
 from supplybrain_pipelines.logic.monitoring.windows import WINDOW, floor_window
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 from supplybrain_pipelines.schedules import window_config
@@ -154,11 +155,12 @@ def follow_ups(instance: dg.DagsterInstance, pending: Mapping[str, float], now: 
                           tags={"supplybrain/after_account_sync": "true"})], still, notes
 
 
-@dg.sensor(jobs=[ingest_job, monitoring_job], minimum_interval_seconds=60,
+@dg.sensor(jobs=[observe_sources_job, ingest_job, monitoring_job], minimum_interval_seconds=60,
            default_status=dg.DefaultSensorStatus.RUNNING,
            description="For each WB or MoySklad account that became active (added, or "
            "re-activated) since the last evaluation: one ingest run of its sources (90 days "
-           "back for an account without a cursor) and the unified orders and stock; once it "
+           "back for an account without a cursor) and the unified orders and stock, and an "
+           "observation of the account tables; once the ingest run "
            "succeeded and planning followed, the monitoring snapshot of the current window.")
 def account_sync_sensor(context: dg.SensorEvaluationContext, warehouse: PostgresWarehouse):
     state = json.loads(context.cursor) if context.cursor else {}
@@ -173,7 +175,9 @@ def account_sync_sensor(context: dg.SensorEvaluationContext, warehouse: Postgres
     activated = became_active(seen, rows)
     if activated:
         sync = sync_request(activated)
-        requests.insert(0, sync)
+        # The account tables changed: observe them now too, not at the next :03/:18/... tick.
+        requests[:0] = [sync, dg.RunRequest(run_key=f"{sync.run_key}-observe",
+                                            job_name=observe_sources_job.name)]
         pending[sync.run_key] = now.timestamp()
     cursor = json.dumps({"seen": {kind: {str(r.id): bool(r.is_active) for r in kind_rows}
                                   for kind, kind_rows in rows.items()},

@@ -43,6 +43,15 @@ def set_active(url, table: sa.Table, account_id: int, active: bool) -> None:
             is_active=active, updated_at=sa.func.clock_timestamp()))
 
 
+def sync_of(result: dg.SensorResult) -> dg.RunRequest:
+    """The ingest run of an evaluation that saw accounts become active; the other request is
+    the observation of the account tables."""
+    sync, observe = result.run_requests
+    assert (sync.job_name, observe.job_name) == ("ingest", "observe_sources")
+    assert observe.run_key == f"{sync.run_key}-observe"
+    return sync
+
+
 def selected(request: dg.RunRequest) -> set[str]:
     return {key.to_user_string() for key in request.asset_selection}
 
@@ -55,8 +64,7 @@ def test_a_new_moysklad_account_gets_one_run_of_its_sources_and_the_unified_asse
 
     shop = add_account(migrated_db_url, t.moysklad_integration_accounts, "warehouse")
     result, cursor = evaluate(dagster_instance, migrated_db_url, cursor)
-    (request,) = result.run_requests
-    assert request.job_name == "ingest"
+    request = sync_of(result)
     assert selected(request) == MOYSKLAD | UNIFIED
     assert request.run_config == {"ops": {
         "moysklad_assortment": {"config": {"account_ids": [shop], "backfill_days": 90}},
@@ -74,7 +82,7 @@ def test_a_new_or_reactivated_wb_account_gets_one_run_each_time(migrated_db_url,
     _, cursor = evaluate(dagster_instance, migrated_db_url)
     first = add_account(migrated_db_url, t.wb_integration_accounts, "shop")
     result, cursor = evaluate(dagster_instance, migrated_db_url, cursor)
-    (request,) = result.run_requests
+    request = sync_of(result)
     assert selected(request) == WB | UNIFIED
     assert request.run_config["ops"]["wb_orders"]["config"] == {"account_ids": [first],
                                                                "backfill_days": 90}
@@ -88,13 +96,13 @@ def test_a_new_or_reactivated_wb_account_gets_one_run_each_time(migrated_db_url,
     assert not off.run_requests
     set_active(migrated_db_url, t.wb_integration_accounts, first, True)
     back, cursor = evaluate(dagster_instance, migrated_db_url, cursor)
-    (reactivated,) = back.run_requests
+    reactivated = sync_of(back)
     assert selected(reactivated) == WB | UNIFIED
     assert reactivated.run_key != request.run_key  # a new updated_at: a run of its own
     # the same evaluation again (a daemon that crashed before storing the cursor) asks for
     # the same run key, which Dagster submits once
     replay, _ = evaluate(dagster_instance, migrated_db_url, cursor=None)
-    assert [r.run_key for r in replay.run_requests] == [reactivated.run_key]
+    assert sync_of(replay).run_key == reactivated.run_key
 
 
 def test_accounts_of_both_kinds_in_one_evaluation_share_one_run(migrated_db_url,
@@ -104,7 +112,7 @@ def test_accounts_of_both_kinds_in_one_evaluation_share_one_run(migrated_db_url,
     wb_b = add_account(migrated_db_url, t.wb_integration_accounts, "b")
     ms = add_account(migrated_db_url, t.moysklad_integration_accounts, "c")
     result, _ = evaluate(dagster_instance, migrated_db_url, cursor)
-    (request,) = result.run_requests
+    request = sync_of(result)
     assert selected(request) == WB | MOYSKLAD | UNIFIED
     assert request.run_config["ops"]["wb_sales"]["config"]["account_ids"] == [wb_a, wb_b]
     assert request.run_config["ops"]["moysklad_stock"]["config"]["account_ids"] == [ms]
@@ -120,7 +128,7 @@ def test_the_snapshot_follows_once_the_sync_succeeded_and_planning_landed(migrat
                                                                          dagster_instance):
     add_account(migrated_db_url, t.wb_integration_accounts, "shop")
     result, _ = evaluate(dagster_instance, migrated_db_url)
-    (sync,) = result.run_requests
+    sync = sync_of(result)
     now = datetime(2026, 12, 4, 10, 7, tzinfo=UTC)
     pending = {sync.run_key: now.timestamp() - 60}
 

@@ -29,7 +29,7 @@ STATE_TABLES = (t.wb_orders, t.ingest_cursors, t.quarantine, t.unmatched_items,
 def run_pipeline(warehouse, pages_by_account: dict[int, list[WbPage]]) -> int:
     """A: what the ``wb_orders`` asset does, page by page; returns records processed.
     ``warehouse`` is a :class:`PostgresWarehouse` or a :class:`StepTimer` in front of one."""
-    outcomes = ingest_incremental(CONTEXT, IngestConfig(), warehouse,
+    outcomes = ingest_incremental(CONTEXT, IngestConfig(page_budget_seconds=None), warehouse,
                                   ReplayMarketplace(pages_by_account), ORDERS)
     skipped = [o for o in outcomes if o.skipped]
     if skipped:

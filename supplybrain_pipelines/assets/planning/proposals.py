@@ -15,6 +15,7 @@ from sqlalchemy import delete, text
 
 from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
 from supplybrain_pipelines.assets.planning._common import GROUP, copy_text, paused_gc
+from supplybrain_pipelines.assets.planning._preview import proposals_preview
 from supplybrain_pipelines.assets.planning._proposal_rows import COLUMNS, plan_catalogue
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
@@ -77,4 +78,5 @@ def planning_proposals(context: dg.AssetExecutionContext,
         sku_units_to_produce=int((recommended > 0).sum()), units_to_produce=total,
         articles_minimum_exceeds_max_cover=len(flagged), articles_minimum_deferred=deferred,
         units_deferred=sum(c["quantity_with_minimums"] for c in flagged
-                           if c["action"] == "deferred")))
+                           if c["action"] == "deferred"),
+        preview=proposals_preview(warehouse, run_id)))

@@ -22,9 +22,11 @@ import sqlalchemy as sa
 
 from supplybrain_pipelines.config import APP_SCHEMA
 from supplybrain_pipelines.db.tables import (
+    forecast_accuracy,
     monitoring_snapshots,
     planning_health,
     planning_proposals,
+    policy_backtest,
 )
 
 #: The views, apart from the tables' MetaData: nothing creates them from here.
@@ -84,8 +86,23 @@ monitoring_timeseries = _view(
     sa.Column("value", sa.Numeric, comment="The metric's value in that snapshot."),
 )
 
+forecast_accuracy_latest = _view(
+    "forecast_accuracy_latest",
+    "The forecast accuracy of the newest evaluation run (the run_id of the newest computed_at): "
+    "per SKU unit, article, demand class and catalogue, and horizon.",
+    *passthrough(forecast_accuracy),
+)
+
+policy_backtest_latest = _view(
+    "policy_backtest_latest",
+    "The policy backtest of the newest run (the run_id of the newest computed_at): per SKU "
+    "unit, article and catalogue.",
+    *passthrough(policy_backtest),
+)
+
 #: Every consumer view, in the order the README lists them.
 VIEWS: tuple[sa.Table, ...] = (
     monitoring_status, monitoring_history, monitoring_timeseries,
     planning_proposals_latest, planning_health_latest,
+    forecast_accuracy_latest, policy_backtest_latest,
 )

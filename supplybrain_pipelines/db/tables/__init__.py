@@ -15,6 +15,7 @@ from supplybrain_pipelines.db.tables.accounts import (
     moysklad_integration_accounts,
     wb_integration_accounts,
 )
+from supplybrain_pipelines.db.tables.evidence import forecast_accuracy, policy_backtest
 from supplybrain_pipelines.db.tables.ingest import (
     ERROR_CLASSES,
     account_health,
@@ -92,6 +93,8 @@ __all__ = [
     "planning_proposals",
     "stock_history",
     "supply",
+    "forecast_accuracy",
+    "policy_backtest",
     "ERROR_CLASSES",
     "account_health",
     "ingest_cursors",

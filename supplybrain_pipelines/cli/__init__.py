@@ -5,14 +5,14 @@ Expected failures (no database, bad input) end with one sentence and exit code 1
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import click
 
 from supplybrain_pipelines.cli.accounts import accounts
 from supplybrain_pipelines.cli.alerts import alerts
 from supplybrain_pipelines.cli.db import db
 from supplybrain_pipelines.cli.doctor import doctor
+from supplybrain_pipelines.cli.env import env
+from supplybrain_pipelines.cli.sandbox import sandbox
 from supplybrain_pipelines.config import (
     DATABASE_URL_ENV,
     DEFAULT_EMBEDDED_PORT,
@@ -56,69 +56,10 @@ def cli() -> None:
 @click.option("--port", default=3000, show_default=True, type=int)
 def dev(host: str, port: int) -> None:
     """Run the local default: PostgreSQL (embedded unless SUPPLYBRAIN_DATABASE_URL is set),
-    migrations, and `dagster dev`. Ctrl-C stops all of it."""
+    migrations, and `dg dev`. Ctrl-C stops all of it."""
     from supplybrain_pipelines.devstack.dev import run_dev
 
     raise SystemExit(run_dev(host=host, port=port))
-
-
-def effective_sandbox_port() -> str:
-    from supplybrain_pipelines.devstack.sandbox import SANDBOX_PORT_ENV, sandbox_port
-
-    try:
-        return str(sandbox_port())
-    except ValueError:
-        return f"none: {SANDBOX_PORT_ENV} is not a port number"
-
-
-class EffectiveDefault(click.Option):
-    """An option whose ``[default: ...]`` in ``--help`` is the value this environment gives it
-    (``effective()``, read when the help is printed), not a constant."""
-
-    def __init__(self, *args, effective: Callable[[], str], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.effective = effective
-
-    def get_help_extra(self, ctx: click.Context) -> dict:
-        extra = dict(super().get_help_extra(ctx))
-        extra["default"] = self.effective()
-        return extra
-
-
-@cli.command()
-@click.option("--port", default=None, type=int, cls=EffectiveDefault,
-              effective=effective_sandbox_port,
-              help="Loopback port (SUPPLYBRAIN_SANDBOX_PORT, else 8765).")
-@click.option("--seed", default=7, show_default=True, help="Seed of the generated business.")
-@click.option("--register/--no-register", default=True, show_default=True,
-              help="Load the business's master data and register its accounts (pointing at "
-              "this sandbox) in the application database.")
-def sandbox(port: int | None, seed: int, register: bool) -> None:
-    """Serve the WB and MoySklad sandbox on loopback until Ctrl-C."""
-    import time
-
-    import sqlalchemy as sa
-
-    from supplybrain_pipelines.config import resolve_database_url
-    from supplybrain_pipelines.devstack.sandbox import sandbox_port, seed_sandbox
-    from supplybrain_pipelines.sandbox.generator import generate_business
-    from supplybrain_pipelines.sandbox.server import SandboxServer
-
-    with SandboxServer(generate_business(seed=seed),
-                       port=sandbox_port() if port is None else port) as server:
-        if register:
-            engine = sa.create_engine(resolve_database_url(), hide_parameters=True)
-            with engine.begin() as conn:
-                seed_sandbox(conn, server)
-            engine.dispose()
-            click.echo("master data loaded; sandbox accounts registered")
-        click.echo(f"sandbox serving on {server.url} (MoySklad under /api/remap/1.2); "
-                   "Ctrl-C stops it")
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            click.echo("sandbox stopped")
 
 
 @cli.command(name="import")
@@ -143,6 +84,8 @@ cli.add_command(db)
 cli.add_command(accounts)
 cli.add_command(alerts)
 cli.add_command(doctor)
+cli.add_command(env)
+cli.add_command(sandbox)
 
 
 def main() -> None:

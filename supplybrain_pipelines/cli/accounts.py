@@ -143,8 +143,27 @@ def add(kind: str, name: str, external_id: str | None, base_url: str | None,
                                   "base_url": base_url, "is_active": True})
             .returning(table.c.id)
         ).scalar_one()
+        left = sandbox_left(conn, base_url)
     how = f"accepted by {checked}" if checked else "not checked"
     click.echo(f"added {kind} account {new_id} ({name}), token {mask_token(token)}, {how}")
+    if left:
+        click.echo(left)
+
+
+def sandbox_left(conn, base_url: str | None) -> str | None:
+    """For a real account (not on loopback), the offer to remove the sandbox's business when
+    it is still in the database."""
+    from supplybrain_pipelines.devstack.sandbox import LOOPBACK_PREFIXES
+    from supplybrain_pipelines.sandbox.removal import summary
+
+    if base_url is not None and base_url.startswith(LOOPBACK_PREFIXES):
+        return None
+    left = summary(conn)
+    if not any(left.values()):
+        return None
+    return (f"The sandbox's made-up business ({left['accounts']} accounts, {left['articles']} "
+            "articles) is still in this database and would be planned with yours: "
+            "`supplybrain sandbox remove` takes it out (before you import your own files).")
 
 
 def _status(is_active: bool, suspended_at: object) -> str:

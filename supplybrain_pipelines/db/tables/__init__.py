@@ -72,6 +72,7 @@ from supplybrain_pipelines.db.tables.planning import (
     production_order_in_flight_defaults,
     production_order_size_weight_settings,
 )
+from supplybrain_pipelines.db.tables.sandbox import sandbox_rows
 from supplybrain_pipelines.db.tables.unified import (
     orders,
     orders_daily,
@@ -106,6 +107,7 @@ __all__ = [
     "orders_daily",
     "quarantine",
     "refresh_watermarks",
+    "sandbox_rows",
     "stock",
     "unmatched_items",
     "wb_orders",

@@ -81,7 +81,7 @@ CURRENT_TABLES = [
             article_id, color_id, size_id, demand_rate, sigma_daily, on_hand,
             on_order_within_lead, position, lead_time_days, target_coverage_days,
             service_level, safety_stock, reorder_point, target_level, raw_quantity,
-            recommended_quantity, reason, days_of_cover, stockout_date, risk_level,
+            recommended_quantity, reason, days_of_cover, stockout_date, cover_risk,
             limiting_constraint, explanation)
         SELECT 'run-' || d, CAST(:now AS date) - d, :now - d * interval '1 day'
                    - interval '2 hours', s, 1 + (s - 1) / 50, 1 + (s - 1) / 5 % 10,

@@ -1,7 +1,9 @@
 """``supplybrain alerts``: the monitoring alert rules and the metrics they may watch.
 
 A rule is validated against the metric catalog before it is written; ``list`` also flags rows
-written by hand that the snapshot will skip.
+written by hand that the snapshot will skip. A metric name that migration 0016 replaced
+(``risk_critical`` → ``bundle_risk_critical``) is accepted with a note and stored under its new
+name.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.db.seeds import seed_alert_rules
 from supplybrain_pipelines.logic.monitoring.metrics import (
     CATALOG,
+    RENAMED,
     SEVERITIES,
     THRESHOLD_TYPES,
     validate_rule,
@@ -30,6 +33,8 @@ def metrics() -> None:
     """The metrics an alert rule may watch."""
     for metric in CATALOG.values():
         click.echo(f"{metric.name:26} {metric.category:13} {metric.description}")
+    click.echo("old names still accepted: " + ", ".join(f"{old} -> {new}"
+                                                        for old, new in RENAMED.items()))
 
 
 @alerts.command(name="list")
@@ -44,6 +49,8 @@ def list_() -> None:
                                  row.severity)
         state = "active" if row.is_active else "inactive"
         note = f"  INVALID: {'; '.join(problems)}" if problems else ""
+        if row.metric in RENAMED:
+            note += f"  (old name of {RENAMED[row.metric]})"
         click.echo(f"{row.id:4}  {row.severity:8} {row.metric} {row.threshold_type} "
                    f"{row.threshold_value}  ({state})  {row.name}{note}")
 
@@ -62,6 +69,10 @@ def add(name: str, metric: str, threshold_type: str, threshold: int, severity: s
     problems = validate_rule(metric, threshold_type, threshold, severity)
     if problems:
         raise click.UsageError("; ".join(problems))
+    if metric in RENAMED:
+        click.echo(f"note: metric {metric!r} is now {RENAMED[metric]!r} (bundle_risk entries, "
+                   "not planning's cover risk); the rule is stored under the new name", err=True)
+        metric = RENAMED[metric]
     with transaction() as conn:
         rule_id = conn.execute(insert(t.monitoring_alert_rules).values(
             name=name, metric=metric, threshold_type=threshold_type, threshold_value=threshold,
@@ -72,7 +83,7 @@ def add(name: str, metric: str, threshold_type: str, threshold: int, severity: s
 
 @alerts.command()
 def seed() -> None:
-    """Restore the nine default rules that no row matches exactly (idempotent)."""
+    """Restore the default rules that no row matches exactly (idempotent)."""
     with transaction() as conn:
         created = seed_alert_rules(conn)
     click.echo(f"{len(created)} default rules created"

@@ -45,11 +45,25 @@ def _view(name: str, comment: str, *columns: sa.Column) -> sa.Table:
     return sa.Table(name, view_metadata, *columns, comment=comment, info={"view": True})
 
 
+def deprecated(old: str, column: sa.Column) -> sa.Column:
+    """A view column that repeats ``column`` under its name before migration 0016 (kept for
+    one release so that consumers' queries keep working)."""
+    return sa.Column(old, column.type, comment=f"Deprecated alias of {column.name} (renamed by "
+                     "migration 0016); will be dropped in a later release.")
+
+
+def _risk_aliases() -> list[sa.Column]:
+    """The snapshot's bundle risk counters under their names before migration 0016."""
+    return [deprecated(f"risk_{level}", monitoring_snapshots.c[f"bundle_risk_{level}"])
+            for level in ("critical", "warning", "ok", "overstock", "no_data")]
+
+
 planning_proposals_latest = _view(
     "planning_proposals_latest",
     "The proposals of the newest planning run (the run_id of the newest computed_at): one row "
     "per SKU unit.",
     *passthrough(planning_proposals),
+    deprecated("risk_level", planning_proposals.c.cover_risk),
 )
 
 planning_health_latest = _view(
@@ -57,12 +71,14 @@ planning_health_latest = _view(
     "The planning health of the newest planning run (the run_id of the newest computed_at): one "
     "row per article.",
     *passthrough(planning_health),
+    deprecated("worst_risk", planning_health.c.worst_cover_risk),
 )
 
 monitoring_history = _view(
     "monitoring_history",
     "Every monitoring snapshot (one per 15-minute window), newest first.",
     *passthrough(monitoring_snapshots, exclude=("id",)),
+    *_risk_aliases(),
 )
 
 monitoring_status = _view(
@@ -71,6 +87,7 @@ monitoring_status = _view(
     *passthrough(monitoring_snapshots, exclude=("id",)),
     sa.Column("minutes_since_window", sa.Integer,
               comment="Whole minutes from window_start to now() when the view is read."),
+    *_risk_aliases(),
 )
 
 monitoring_timeseries = _view(

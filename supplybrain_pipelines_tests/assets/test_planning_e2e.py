@@ -79,7 +79,8 @@ def test_proposals_cover_every_sku_unit_and_explain_themselves(ingested_db, dags
     assert all(r.recommended_quantity >= r.raw_quantity >= 0 if
                r.limiting_constraint != "deferred_minimum" else r.recommended_quantity == 0
                for r in latest)
-    assert {r.risk_level for r in latest} <= RISK_LEVELS
+    assert {r.cover_risk for r in latest} <= RISK_LEVELS
+    assert all(r.risk_level == r.cover_risk for r in latest)  # deprecated alias (0016)
     assert any(r.raw_quantity > 0 for r in latest)
     one = next(r for r in latest if r.raw_quantity > 0)
     steps = [s["step"] for s in one.explanation["steps"]]
@@ -96,6 +97,7 @@ def test_proposals_cover_every_sku_unit_and_explain_themselves(ingested_db, dags
     risk = rows(ingested_db, "SELECT risk_level FROM supplybrain.bundle_risk")
     assert risk and {r.risk_level for r in risk} <= RISK_LEVELS
     health = rows(ingested_db, "SELECT * FROM supplybrain.planning_health_latest")
+    assert health and all(h.worst_risk == h.worst_cover_risk for h in health)  # alias (0016)
     assert len(health) == rows(ingested_db, f"SELECT count(DISTINCT article_id) "
                                f"FROM ({ACTIVE_SKUS}) a")[0][0]
     # the sandbox's articles sell too slowly for a 7,000 fabric minimum: deferred, and flagged

@@ -78,8 +78,8 @@ def test_observation_records_versions_and_counts(observer):
         int(version, 16)
     assert observer.latest(WB)[1] == {"dagster/row_count": 0, "active": 0, "inactive": 0}
     assert observer.latest(MS)[1] == {"dagster/row_count": 0, "active": 0, "inactive": 0}
-    # The 9 seed rules; "Подозрительно всё хорошо" is seeded inactive.
-    assert observer.latest(RULES)[1] == {"dagster/row_count": 9, "active": 8, "inactive": 1}
+    # The 10 seed rules; "Подозрительно всё хорошо" is seeded inactive.
+    assert observer.latest(RULES)[1] == {"dagster/row_count": 10, "active": 9, "inactive": 1}
     assert observer.latest(RULES)[0] != observer.latest(WB)[0]
 
 
@@ -135,12 +135,12 @@ def test_editing_an_alert_rule_changes_its_version(observer):
     observer.observe()
     before = observer.versions()
     observer.sql("UPDATE supplybrain.monitoring_alert_rules SET threshold_value = 6 "
-                 "WHERE metric = 'risk_warning'")
+                 "WHERE metric = 'bundle_risk_warning'")
     observer.observe()
     after = observer.versions()
     assert after[RULES] != before[RULES]
     assert (after[WB], after[MS]) == (before[WB], before[MS])
-    assert observer.latest(RULES)[1]["active"] == 8
+    assert observer.latest(RULES)[1]["active"] == 9
 
 
 def test_a_subset_observes_only_the_selected_table(observer):

@@ -23,15 +23,16 @@ ALL_REVISIONS = migrate.all_revisions()
 assert [f"{n:04d}" for n in range(1, len(ALL_REVISIONS) + 1)] == ALL_REVISIONS
 
 EXPECTED_RULES = [
-    ("Есть критические риски", "risk_critical", "above", 0, "critical", True),
-    ("Слишком много warning", "risk_warning", "above", 5, "warning", True),
+    ("Есть критические риски", "bundle_risk_critical", "above", 0, "critical", True),
+    ("Слишком много warning", "bundle_risk_warning", "above", 5, "warning", True),
     ("Нет активных WB аккаунтов", "wb_accounts_active", "below", 1, "critical", True),
     ("Нет активных MS аккаунтов", "ms_accounts_active", "below", 1, "critical", True),
     ("Нет статей с финальным заказом", "articles_with_orders", "below", 1, "warning", True),
     ("Итоговый заказ отсутствует", "total_final_order_qty", "below", 1, "critical", True),
-    ("Слишком много overstock", "risk_overstock", "above", 10, "warning", True),
-    ("Много статей без данных", "risk_no_data", "above", 3, "warning", True),
-    ("Подозрительно всё хорошо", "risk_ok", "below", 1, "warning", False),
+    ("Слишком много overstock", "bundle_risk_overstock", "above", 10, "warning", True),
+    ("Много статей без данных", "bundle_risk_no_data", "above", 3, "warning", True),
+    ("Подозрительно всё хорошо", "bundle_risk_ok", "below", 1, "warning", False),
+    ("Слот запусков занят > 80% часа", "slot_busy_pct", "above", 80, "warning", True),
 ]
 RULE_COLUMNS = "name, metric, threshold_type, threshold_value, severity, is_active"
 
@@ -173,7 +174,7 @@ def test_every_foreign_key_column_has_an_index(migrated_db_url):
             assert columns[0] in indexed, f"{name}.{columns[0]}"
 
 
-def test_the_nine_seed_alert_rules_are_there(migrated_db_url):
+def test_the_ten_seed_alert_rules_are_there(migrated_db_url):
     assert _rules(migrated_db_url) == EXPECTED_RULES
     assert [tuple(vars(rule).values()) for rule in SEED_ALERT_RULES] == EXPECTED_RULES
 
@@ -184,7 +185,7 @@ def test_upgrading_twice_changes_nothing(migrated_db_url):
     assert migrate.upgrade(migrated_db_url) == []
 
     assert _fingerprint(migrated_db_url) == before
-    assert before["counts"]["monitoring_alert_rules"] == 9
+    assert before["counts"]["monitoring_alert_rules"] == 10
     assert before["versions"] == [ALL_REVISIONS[-1]]
 
 
@@ -197,10 +198,10 @@ def test_seeding_again_inserts_nothing_but_restores_an_edited_default(migrated_d
     # As in the old backend, a rule counts as present only if all six fields match.
     with engine.begin() as conn:
         conn.execute(sa.text(f"UPDATE {APP_SCHEMA}.monitoring_alert_rules "
-                             "SET threshold_value = 7 WHERE metric = 'risk_warning'"))
+                             "SET threshold_value = 7 WHERE metric = 'bundle_risk_warning'"))
         assert len(seed_alert_rules(conn)) == 1
         assert seed_alert_rules(conn) == []
-    assert len(_rules(migrated_db_url)) == 10
+    assert len(_rules(migrated_db_url)) == 11
 
 
 @pytest.mark.parametrize(
@@ -208,7 +209,7 @@ def test_seeding_again_inserts_nothing_but_restores_an_edited_default(migrated_d
     [("threshold_type", "sideways"), ("severity", "info"), ("threshold_value", -1)],
 )
 def test_check_constraints_reject_a_bad_rule(migrated_db_url, column, value):
-    rule = {"name": "bad", "metric": "risk_ok", "threshold_type": "above",
+    rule = {"name": "bad", "metric": "bundle_risk_ok", "threshold_type": "above",
             "threshold_value": 1, "severity": "warning", column: value}
     with pytest.raises(IntegrityError, match="ck_monitoring_alert_rules_"), \
             _engine(migrated_db_url).begin() as conn:

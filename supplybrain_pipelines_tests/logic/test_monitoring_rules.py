@@ -22,9 +22,10 @@ def rule(metric: str, kind: str, value: int, severity: str = "critical", id: int
 
 
 def test_case_5_strict_rules_fire_with_their_current_values():
-    rules = [rule("risk_critical", "above", 0, id=1), rule("wb_accounts_active", "below", 1, id=2),
-             rule("risk_warning", "above", 10, "warning", id=3)]
-    values = {"risk_critical": 2, "risk_warning": 3, "wb_accounts_active": 0}
+    rules = [rule("bundle_risk_critical", "above", 0, id=1),
+             rule("wb_accounts_active", "below", 1, id=2),
+             rule("bundle_risk_warning", "above", 10, "warning", id=3)]
+    values = {"bundle_risk_critical": 2, "bundle_risk_warning": 3, "wb_accounts_active": 0}
     result = evaluate(rules, values)
     assert [(a.rule.id, a.current_value) for a in result.alerts] == [(1, 2), (2, 0)]
     assert (result.critical, result.warning) == (2, 0)
@@ -38,19 +39,38 @@ def test_comparisons_are_strict(kind, value, threshold, expected):
 
 
 def test_case_7_unknown_metric_or_threshold_type_and_missing_values_are_skipped():
-    rules = [rule("no_such_metric", "above", 0, id=1), rule("risk_critical", "sideways", 0, id=2),
-             rule("min_token_days_left", "below", 7, id=3), rule("risk_critical", "above", 0, id=4)]
-    result = evaluate(rules, {"risk_critical": 1, "min_token_days_left": None})
+    rules = [rule("no_such_metric", "above", 0, id=1),
+             rule("bundle_risk_critical", "sideways", 0, id=2),
+             rule("min_token_days_left", "below", 7, id=3),
+             rule("bundle_risk_critical", "above", 0, id=4)]
+    result = evaluate(rules, {"bundle_risk_critical": 1, "min_token_days_left": None})
     assert [a.rule.id for a in result.alerts] == [4]
     assert [(r.id, reason.split()[0]) for r, reason in result.skipped] == [
         (1, "unknown"), (2, "unknown"), (3, "metric")]
 
 
+def test_a_rule_with_a_metric_name_from_before_0016_watches_the_new_name():
+    rules = [rule("risk_critical", "above", 0, id=1), rule("risk_ok", "below", 1, "warning", 2)]
+    result = evaluate(rules, {"bundle_risk_critical": 3, "bundle_risk_ok": 4})
+    assert [(a.rule.id, a.rule.metric, a.current_value) for a in result.alerts] == [
+        (1, "risk_critical", 3)]
+    assert result.skipped == []
+    assert validate_rule("risk_no_data", "above", 3, "warning") == []
+
+
+def test_the_run_slot_metrics_are_alertable_in_whole_percent_and_seconds():
+    result = evaluate([rule("slot_busy_pct", "above", 80, "warning", 1),
+                       rule("queue_wait_max_seconds", "above", 300, "warning", 2)],
+                      {"slot_busy_pct": 80.5, "queue_wait_max_seconds": 300.0})
+    assert [(a.rule.id, a.current_value) for a in result.alerts] == [(1, 80.5)]
+    assert "slot_busy_share" not in CATALOG  # a share of 0..1 cannot take a whole threshold
+
+
 def test_case_8_status_precedence():
-    clean = {"risk_critical": 0, "wb_accounts_active": 1, "ms_accounts_active": 1}
+    clean = {"bundle_risk_critical": 0, "wb_accounts_active": 1, "ms_accounts_active": 1}
     assert overall_status(1, 1, clean) == "critical"
     assert overall_status(0, 1, clean) == "warning"
-    assert overall_status(0, 0, {**clean, "risk_critical": 5}) == "warning"
+    assert overall_status(0, 0, {**clean, "bundle_risk_critical": 5}) == "warning"
     assert overall_status(0, 0, {**clean, "wb_accounts_active": 0}) == "warning"
     assert overall_status(0, 0, {**clean, "ms_accounts_active": 0}) == "warning"
     assert overall_status(0, 0, clean) == "ok"
@@ -69,7 +89,7 @@ def test_validation_names_every_problem():
     problems = validate_rule("risk_everything", "sideways", -1, "fatal")
     assert len(problems) == 4
     assert "unknown metric 'risk_everything'" in problems[0]
-    assert validate_rule("risk_ok", "above", True, "warning")  # a bool is not a threshold
+    assert validate_rule("bundle_risk_ok", "above", True, "warning")  # a bool is not a threshold
 
 
 def test_windows_floor_to_the_quarter_hour_in_utc():

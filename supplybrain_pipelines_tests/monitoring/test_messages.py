@@ -22,9 +22,9 @@ from supplybrain_pipelines.logic.monitoring.messages import (
 
 WINDOW = datetime(2026, 11, 26, 10, 15, tzinfo=UTC)
 ALERTS = [
-    {"rule_name": "Risk warning", "metric": "risk_warning", "severity": "warning",
+    {"rule_name": "Risk warning", "metric": "bundle_risk_warning", "severity": "warning",
      "threshold_type": "above", "threshold_value": 5, "current_value": Decimal("7")},
-    {"rule_name": "Risk critical", "metric": "risk_critical", "severity": "critical",
+    {"rule_name": "Risk critical", "metric": "bundle_risk_critical", "severity": "critical",
      "threshold_type": "above", "threshold_value": 0, "current_value": Decimal("2.5")},
 ]
 
@@ -47,7 +47,7 @@ def test_status_change_event_says_what_changed_and_is_json_safe():
     assert [a["severity"] for a in event["alerts"]] == ["critical", "warning"]
     assert event["alerts"][0]["current_value"] == 2.5 and event["alerts"][1]["current_value"] == 7
     lines = event["text"].splitlines()
-    assert lines[1] == "• [critical] Risk critical: risk_critical = 2.5 (above 0)"
+    assert lines[1] == "• [critical] Risk critical: bundle_risk_critical = 2.5 (above 0)"
     json.dumps(event)
 
 

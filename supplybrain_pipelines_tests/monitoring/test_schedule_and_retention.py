@@ -32,7 +32,7 @@ def add_snapshots(url, windows: list[datetime], with_alert: bool = False) -> Non
                 t.monitoring_snapshots.c.id)).scalar_one()
             if with_alert:
                 conn.execute(sa.insert(t.monitoring_alerts).values(
-                    snapshot_id=sid, window_start=window, rule_name="r", metric="risk_ok",
+                    snapshot_id=sid, window_start=window, rule_name="r", metric="bundle_risk_ok",
                     severity="warning", threshold_type="below", threshold_value=1,
                     current_value=0))
     eng.dispose()

@@ -32,9 +32,13 @@ def test_the_snapshot_of_an_ingested_and_planned_business(ingested_db, dagster_i
     risk = dict(rows(ingested_db, f"SELECT risk_level, count(*) FROM supplybrain.bundle_risk "
                      f"WHERE article_id IN (SELECT article_id FROM ({ACTIVE_SKUS}) a) GROUP BY 1"))
     assert sum(risk.values()) > 0
-    assert (row.risk_critical, row.risk_warning, row.risk_ok, row.risk_overstock,
-            row.risk_no_data) == tuple(risk.get(level, 0) for level in (
-                "critical", "warning", "ok", "overstock", "no_data"))
+    levels = ("critical", "warning", "ok", "overstock", "no_data")
+    assert (row.bundle_risk_critical, row.bundle_risk_warning, row.bundle_risk_ok,
+            row.bundle_risk_overstock, row.bundle_risk_no_data) == tuple(
+                risk.get(level, 0) for level in levels)
+    # the names before migration 0016 still read the same counters (deprecated aliases)
+    assert tuple(getattr(row, f"risk_{level}") for level in levels) == tuple(
+        getattr(row, f"bundle_risk_{level}") for level in levels)
     (total,) = rows(ingested_db, "SELECT sum(recommended_quantity) FROM "
                     "supplybrain.planning_proposals_latest")[0]
     assert row.total_final_order_qty == total > 0

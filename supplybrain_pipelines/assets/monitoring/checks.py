@@ -43,8 +43,8 @@ def status_reason(status: str, evaluation: Evaluation, values: Mapping[str, floa
     if status == "ok":
         return "no alert fired"
     causes = [text for cause, text in (
-        ((values.get("risk_critical") or 0) > 0,
-         f"{values.get('risk_critical'):g} bundle entries at critical risk"),
+        ((values.get("bundle_risk_critical") or 0) > 0,
+         f"{values.get('bundle_risk_critical'):g} bundle entries at critical bundle risk"),
         (not values.get("wb_accounts_active"), "no active WB account"),
         (not values.get("ms_accounts_active"), "no active MoySklad account")) if cause]
     return "no alert fired, but " + ", ".join(causes)

@@ -25,7 +25,7 @@ SELECT (SELECT count(*) FROM supplybrain.wb_integration_accounts) AS wb_accounts
            AS ms_accounts_active
 """)
 
-#: Risk entries of articles that take part in planning: not switched off in planning_settings
+#: bundle_risk entries of articles that take part in planning: not switched off in planning_settings
 #: or article_planning_settings (the rule of the planning assets' ``ACTIVE_SKUS``).
 RISK = text("""
 SELECT br.risk_level, count(*) AS n
@@ -133,7 +133,7 @@ def read_counters(conn: Connection, latest: Row | None) -> dict[str, int]:
     counters = dict(conn.execute(ACCOUNTS).one()._mapping)
     risk = {row.risk_level: row.n for row in conn.execute(RISK)}
     for level in ("critical", "warning", "ok", "overstock", "no_data"):
-        counters[f"risk_{level}"] = risk.get(level, 0)
+        counters[f"bundle_risk_{level}"] = risk.get(level, 0)
     counters["articles_with_orders"] = latest.articles_with_orders if latest else 0
     counters["total_final_order_qty"] = int(latest.total_final_order_qty) if latest else 0
     return counters

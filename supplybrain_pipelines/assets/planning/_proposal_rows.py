@@ -46,7 +46,7 @@ COLUMNS = ["run_id", "as_of", "sku_unit_id", "article_id", "color_id", "size_id"
            "sigma_daily", "on_hand", "on_order_within_lead", "position", "lead_time_days",
            "target_coverage_days", "service_level", "safety_stock", "reorder_point",
            "target_level", "raw_quantity", "recommended_quantity", "reason", "days_of_cover",
-           "stockout_date", "risk_level", "limiting_constraint", "explanation"]
+           "stockout_date", "cover_risk", "limiting_constraint", "explanation"]
 
 #: The explanation of one row: its inputs, settings (the article's, then its own Pantone
 #: group's fabric minimum), its own maths, then the article's minimum records cut to it.

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, text
 
 from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
 from supplybrain_pipelines.assets.planning._common import GROUP
+from supplybrain_pipelines.assets.planning._preview import health_preview
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.planning.risk import RISK_PRIORITY, classify_bundle_risk
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse, bulk_upsert
@@ -99,16 +100,16 @@ def bundle_risk(context: dg.AssetExecutionContext,
                                      for level in RISK_PRIORITY}))
 
 
-#: Per article of one run's proposals: the worst SKU risk (by the old backend's
-#: ``RISK_PRIORITY`` of ``logic/planning/risk.py``, the order ``worst_risk`` uses: critical >
-#: warning > ok > overstock > no_data), SKU units, those to produce, the units recommended, the
-#: constraint that limited most of the SKU units to produce (ties: the one met first in the
-#: proposals' order, i.e. the lowest id; "none" when nothing is produced), and the minimums'
-#: cover check, read from the "minimum_cover" step of the article's first row (every row of an
-#: article carries the same record; none when the minimums added nothing). Two GROUP BYs over
-#: the run's rows, then one primary-key lookup per article.
+#: Per article of one run's proposals: the worst SKU cover risk ``worst_cover_risk`` (by the old
+#: backend's ``RISK_PRIORITY`` of ``logic/planning/risk.py``, the order ``worst_risk`` uses:
+#: critical > warning > ok > overstock > no_data), SKU units, those to produce, the units
+#: recommended, the constraint that limited most of the SKU units to produce (ties: the one met
+#: first in the proposals' order, i.e. the lowest id; "none" when nothing is produced), and the
+#: minimums' cover check, read from the "minimum_cover" step of the article's first row (every
+#: row of an article carries the same record; none when the minimums added nothing). Two GROUP
+#: BYs over the run's rows, then one primary-key lookup per article.
 HEALTH = f"""
-INSERT INTO supplybrain.planning_health (run_id, article_id, as_of, worst_risk, sku_units,
+INSERT INTO supplybrain.planning_health (run_id, article_id, as_of, worst_cover_risk, sku_units,
                                          sku_units_to_produce, total_recommended,
                                          dominant_constraint, minimum_exceeds_max_cover,
                                          minimum_cover_policy, max_minimum_cover_days,
@@ -118,7 +119,7 @@ WITH per_constraint AS (
            count(*) FILTER (WHERE recommended_quantity > 0) AS producing,
            min(id) FILTER (WHERE recommended_quantity > 0) AS first_producing,
            min(id) AS first_row, sum(recommended_quantity) AS recommended,
-           max(CASE risk_level {" ".join(f"WHEN '{level}' THEN {rank}"
+           max(CASE cover_risk {" ".join(f"WHEN '{level}' THEN {rank}"
                                          for level, rank in RISK_PRIORITY.items())} END) AS worst
     FROM supplybrain.planning_proposals WHERE run_id = :run_id
     GROUP BY 1, 2
@@ -126,7 +127,8 @@ WITH per_constraint AS (
 per_article AS (
     SELECT article_id,
            CASE max(worst) {" ".join(f"WHEN {rank} THEN '{level}'"
-                                     for level, rank in RISK_PRIORITY.items())} END AS worst_risk,
+                                     for level, rank in RISK_PRIORITY.items())} END
+               AS worst_cover_risk,
            sum(sku_units) AS sku_units, sum(producing) AS producing,
            sum(recommended) AS recommended,
            COALESCE((array_agg(limiting_constraint ORDER BY producing DESC, first_producing)
@@ -136,7 +138,7 @@ per_article AS (
             FROM supplybrain.planning_proposals p WHERE p.id = min(first_row)) AS cover
     FROM per_constraint GROUP BY article_id
 )
-SELECT :run_id, article_id, CAST(:as_of AS date), worst_risk, sku_units, producing,
+SELECT :run_id, article_id, CAST(:as_of AS date), worst_cover_risk, sku_units, producing,
        recommended, dominant, COALESCE((cover ->> 'flagged')::boolean, false),
        cover ->> 'policy', (cover ->> 'max_cover_days')::int,
        (cover ->> 'cover_days')::float8, (cover ->> 'quantity_with_minimums')::int
@@ -144,9 +146,10 @@ FROM per_article
 """
 
 
-@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="2",
+@dg.asset(group_name=GROUP, owners=OWNERS, kinds={"postgres"}, code_version="3",
           deps=["planning_proposals"], automation_condition=dg.AutomationCondition.eager(),
-          description="Per article, from the latest proposals: the worst SKU risk, how many SKU "
+          description="Per article, from the latest proposals: the worst SKU cover risk "
+          "(worst_cover_risk: stock cover against demand, not bundle_risk), how many SKU "
           "units need production, the total recommended, the dominant limiting constraint and "
           "whether the fabric/elastic minimums would exceed the maximum cover (with the cover, "
           "the policy applied and the quantity the minimums would produce).")
@@ -162,4 +165,5 @@ def planning_health(context: dg.AssetExecutionContext,
             articles = conn.execute(text(HEALTH), {"run_id": latest.run_id,
                                                    "as_of": latest.as_of}).rowcount
     context.log.info(f"planning health: {articles} articles")
-    return dg.MaterializeResult(metadata=table_metadata(warehouse, t.planning_health))
+    return dg.MaterializeResult(metadata=table_metadata(warehouse, t.planning_health, preview=
+        health_preview(warehouse, latest.run_id if latest is not None else None)))

@@ -2,9 +2,11 @@
 the alerts each snapshot raised, and the outbox of webhook notifications (queued with the state
 that causes them, delivered by ``resources/notifier.py``; statuses in migration 0014).
 
-The snapshot keeps the old backend's eleven counters under their old names; everything newer
-(sync health, order volume, watermarks, quarantine counts, further numeric metrics) lives in
-``details`` so that the consumer views do not change shape when a metric is added.
+The snapshot keeps the old backend's eleven counters (its five risk counters renamed
+``bundle_risk_*`` by migration 0016, so that they cannot be read as planning's cover risk);
+everything newer (sync health, order volume, watermarks, quarantine counts, run-slot occupancy,
+further numeric metrics) lives in ``details`` so that the consumer views do not change shape
+when a metric is added.
 """
 
 from __future__ import annotations
@@ -15,16 +17,32 @@ from sqlalchemy.dialects.postgresql import JSONB
 from supplybrain_pipelines.db.tables._meta import metadata, timestamp
 
 #: The old backend's counters, in its column order. ``total_final_order_qty`` is a BIGINT here.
+#: The five risk counters were ``risk_*`` until migration 0016: they count ``bundle_risk`` entries
+#: (can WB bundles be assembled), not the SKU units' cover risk of planning.
 SNAPSHOT_COUNTERS = (
     "wb_accounts_total", "wb_accounts_active", "ms_accounts_total", "ms_accounts_active",
-    "risk_critical", "risk_warning", "risk_ok", "risk_overstock", "risk_no_data",
-    "articles_with_orders", "total_final_order_qty",
+    "bundle_risk_critical", "bundle_risk_warning", "bundle_risk_ok", "bundle_risk_overstock",
+    "bundle_risk_no_data", "articles_with_orders", "total_final_order_qty",
 )
+
+#: One line per counter, the column's COMMENT.
+COUNTER_COMMENTS = {
+    "wb_accounts_total": "WB integration accounts.",
+    "wb_accounts_active": "WB integration accounts with is_active.",
+    "ms_accounts_total": "MoySklad integration accounts.",
+    "ms_accounts_active": "MoySklad integration accounts with is_active.",
+    **{f"bundle_risk_{level}": f"bundle_risk entries (article x bundle type) at level {level}, "
+       "for articles planning has not switched off (not SKU cover risk)."
+       for level in ("critical", "warning", "ok", "overstock", "no_data")},
+    "articles_with_orders": "Articles whose latest proposals recommend a quantity above zero.",
+    "total_final_order_qty": "Sum of the recommended quantities of the latest proposals.",
+}
 
 
 def _counter(name: str) -> sa.Column:
     kind = sa.BigInteger if name == "total_final_order_qty" else sa.Integer
-    return sa.Column(name, kind, nullable=False, server_default="0")
+    return sa.Column(name, kind, nullable=False, server_default="0",
+                     comment=COUNTER_COMMENTS[name])
 
 
 monitoring_snapshots = sa.Table(

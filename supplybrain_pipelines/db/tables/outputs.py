@@ -136,12 +136,16 @@ planning_proposals = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     _qty("days_of_cover", nullable=True),
     sa.Column("stockout_date", sa.Date, nullable=True),
-    sa.Column("risk_level", sa.Text, nullable=False),
+    # Stock cover of the SKU unit against its demand (named apart from bundle_risk's risk_level,
+    # which is about assembling WB bundles; migration 0016 renamed it from risk_level).
+    sa.Column("cover_risk", sa.Text, nullable=False,
+              comment="Cover risk of the SKU unit: on-hand days of cover against the safety "
+              "and alert days (critical, warning, ok, overstock, no_data)."),
     sa.Column("limiting_constraint", sa.Text, nullable=False),
     sa.Column("explanation", JSONB, nullable=False),
     sa.UniqueConstraint("run_id", "sku_unit_id", name="uq_planning_proposals_run_sku"),
     sa.Index("ix_planning_proposals_computed_at", "computed_at"),
-    _risk_check(),
+    _risk_check("cover_risk"),
     sa.CheckConstraint("recommended_quantity >= 0", name="recommended_non_negative"),
 )
 
@@ -170,12 +174,14 @@ planning_health = sa.Table(
     sa.Column("as_of", sa.Date, nullable=False),
     sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False,
               server_default=sa.func.now()),
-    sa.Column("worst_risk", sa.Text, nullable=False),
+    sa.Column("worst_cover_risk", sa.Text, nullable=False,
+              comment="Worst cover_risk of the article's SKU units in the run (critical > "
+              "warning > ok > overstock > no_data); not bundle_risk."),
     sa.Column("sku_units", sa.Integer, nullable=False),
     sa.Column("sku_units_to_produce", sa.Integer, nullable=False),
     sa.Column("total_recommended", sa.Integer, nullable=False),
     sa.Column("dominant_constraint", sa.Text, nullable=False),
-    _risk_check("worst_risk"),
+    _risk_check("worst_cover_risk"),
     # New (migration 0008), from the article's "minimum_cover" explanation record; NULL (and
     # false) when the fabric/elastic minimums added no units.
     sa.Column("minimum_exceeds_max_cover", sa.Boolean, nullable=False,

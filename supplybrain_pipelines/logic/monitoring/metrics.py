@@ -1,9 +1,12 @@
 """The metric catalog: every numeric value a snapshot records, and which of them alert rules
 may watch.
 
-The old backend's nine alertable metrics keep their names and meaning. Newer metrics come from
-sync health, order volume, data watermarks and data quality; they are stored in the snapshot's
-``details -> 'metrics'`` and appear in ``monitoring_timeseries`` like the old counters.
+The old backend's nine alertable metrics keep their meaning; its five risk counters are named
+``bundle_risk_<level>`` since migration 0016 (they count ``bundle_risk`` entries, not planning's
+``cover_risk``), and the old names still resolve through :data:`RENAMED`. Newer metrics come from
+sync health, order volume, data watermarks, data quality and the run slot; they are stored in
+the snapshot's ``details -> 'metrics'`` and appear in ``monitoring_timeseries`` like the old
+counters.
 """
 
 from __future__ import annotations
@@ -28,14 +31,17 @@ def _catalog(*metrics: Metric) -> dict[str, Metric]:
 
 #: Metrics an alert rule may name, in display order.
 CATALOG: dict[str, Metric] = _catalog(
-    Metric("risk_critical", "risk", "Critical bundles",
-           "(article, bundle type) pairs with days of cover at or below the safety days."),
-    Metric("risk_warning", "risk", "Warning bundles",
+    Metric("bundle_risk_critical", "bundle_risk", "Critical bundles",
+           "bundle_risk (article, bundle type) pairs with days of cover at or below the safety "
+           "days; not planning's SKU cover risk."),
+    Metric("bundle_risk_warning", "bundle_risk", "Warning bundles",
            "Pairs with days of cover above the safety days and at most the alert days."),
-    Metric("risk_ok", "risk", "OK bundles", "Pairs between the alert and overstock days."),
-    Metric("risk_overstock", "risk", "Overstocked bundles",
+    Metric("bundle_risk_ok", "bundle_risk", "OK bundles",
+           "Pairs between the alert and overstock days."),
+    Metric("bundle_risk_overstock", "bundle_risk", "Overstocked bundles",
            "Pairs at or beyond 3 × the alert days, or with stock and no sales."),
-    Metric("risk_no_data", "risk", "Bundles without data", "Pairs with no stock and no sales."),
+    Metric("bundle_risk_no_data", "bundle_risk", "Bundles without data",
+           "Pairs with no stock and no sales."),
     Metric("wb_accounts_active", "integrations", "Active WB accounts",
            "WB integration accounts with is_active."),
     Metric("ms_accounts_active", "integrations", "Active MoySklad accounts",
@@ -67,17 +73,35 @@ CATALOG: dict[str, Metric] = _catalog(
            "Records set aside by ingestion in the 24 hours before the window."),
     Metric("unmatched_items", "data_quality", "Unmatched items",
            "Barcodes and assortment items that map to no SKU unit or bundle."),
+    Metric("slot_busy_pct", "run_slot", "Run slot busy, last hour (%)",
+           "Percent of the hour before the window in which a Dagster run held the one run slot "
+           "(100 × slot_busy_share; threshold in whole percent)."),
+    Metric("queue_wait_max_seconds", "run_slot", "Longest queue wait (s)",
+           "Longest wait from creation (queued) to start among the runs that started in the "
+           "hour before the window; 0 when none started."),
 )
 
-#: Recorded in the time series but not alertable (alerts about alerts would feed back).
-DERIVED = ("wb_accounts_total", "ms_accounts_total", "critical_alerts", "warning_alerts")
+#: Metric names that migration 0016 replaced, old → new: a rule may still be written with the
+#: old name; it watches the new one.
+RENAMED: dict[str, str] = {f"risk_{level}": f"bundle_risk_{level}"
+                           for level in ("critical", "warning", "ok", "overstock", "no_data")}
+
+
+def canonical(metric: str) -> str:
+    """The catalog name of ``metric``: itself, or the new name of a renamed one."""
+    return RENAMED.get(metric, metric)
+
+#: Recorded in the time series but not alertable (alerts about alerts would feed back;
+#: ``slot_busy_share`` is ``slot_busy_pct`` / 100, and thresholds are whole numbers).
+DERIVED = ("wb_accounts_total", "ms_accounts_total", "critical_alerts", "warning_alerts",
+           "slot_busy_share")
 
 
 def validate_rule(metric: str, threshold_type: str, threshold_value: object,
                   severity: str) -> list[str]:
     """Every problem with an alert rule, as sentences; an empty list means the rule is valid."""
     problems = []
-    if metric not in CATALOG:
+    if canonical(metric) not in CATALOG:
         problems.append(f"unknown metric {metric!r}; known: {', '.join(CATALOG)}")
     if threshold_type not in THRESHOLD_TYPES:
         problems.append(f"threshold_type must be one of {', '.join(THRESHOLD_TYPES)}, "

@@ -40,7 +40,7 @@ def write(url, run_id: str, computed_at: str, proposals=PROPOSALS,
                 article_id, color_id, size_id, demand_rate, sigma_daily, on_hand,
                 on_order_within_lead, position, lead_time_days, target_coverage_days,
                 service_level, safety_stock, reorder_point, target_level, raw_quantity,
-                recommended_quantity, reason, risk_level, limiting_constraint, explanation)
+                recommended_quantity, reason, cover_risk, limiting_constraint, explanation)
             VALUES (:run_id, '2026-11-26', :at, :sku, :article, 1, 1, 0, 0, 0, 0, 0, 70, 60,
                     0.9, 0, 0, 0, :q, :q, 'r', :risk, :constraint, :explanation)""",
                 run_id=run_id, at=computed_at, sku=sku, article=article, q=quantity,
@@ -56,7 +56,7 @@ def materialize(url, instance) -> None:
 
 def test_health_per_article_from_the_latest_run(migrated_db_url, dagster_instance):
     write(migrated_db_url, "older", "2026-11-25T00:00:00Z")
-    execute(migrated_db_url, "UPDATE supplybrain.planning_proposals SET risk_level = 'critical'")
+    execute(migrated_db_url, "UPDATE supplybrain.planning_proposals SET cover_risk = 'critical'")
     write(migrated_db_url, "newest", "2026-11-26T00:00:00Z")
     resources = {"warehouse": PostgresWarehouse(database_url=url_text(migrated_db_url))}
     for _ in range(2):  # a second run replaces the run's rows
@@ -64,7 +64,7 @@ def test_health_per_article_from_the_latest_run(migrated_db_url, dagster_instanc
                                 resources=resources)
         assert result.success
     rows = fetch_all(migrated_db_url, """
-        SELECT run_id, article_id, as_of::text, worst_risk, sku_units, sku_units_to_produce,
+        SELECT run_id, article_id, as_of::text, worst_cover_risk, sku_units, sku_units_to_produce,
                total_recommended, dominant_constraint
         FROM supplybrain.planning_health ORDER BY article_id""")
     assert rows == [
@@ -124,7 +124,7 @@ def test_health_worst_risk_equals_worst_risk_on_random_proposals(migrated_db_url
     write(migrated_db_url, "random", "2026-11-26T00:00:00Z", proposals)
     materialize(migrated_db_url, dagster_instance)
     got = dict(fetch_all(migrated_db_url,
-                         "SELECT article_id, worst_risk FROM supplybrain.planning_health"))
+                         "SELECT article_id, worst_cover_risk FROM supplybrain.planning_health"))
     expected = {article: worst_risk([p[2] for p in proposals if p[0] == article])
                 for article in range(1, 61)}
     assert got == expected

@@ -73,7 +73,7 @@ def test_columns_are_the_hand_worked_values() -> None:
     columns = [(r["sku_unit_id"], r["lead_time_days"], r["target_coverage_days"],
                 r["service_level"], r["safety_stock"], r["reorder_point"], r["target_level"],
                 r["raw_quantity"], r["recommended_quantity"], r["reason"], r["stockout_date"],
-                r["risk_level"], r["limiting_constraint"]) for r in rows]
+                r["cover_risk"], r["limiting_constraint"]) for r in rows]
     assert columns == [
         ("11", "70", "60", "0.9", "0.0", "210.0", "390.0", "0", "0", "position_above_rop",
          "2027-05-15", "overstock", "none"),

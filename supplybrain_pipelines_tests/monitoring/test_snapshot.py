@@ -54,7 +54,8 @@ def add_accounts(url, wb: list[bool], ms: list[bool]) -> None:
 
 
 #: Values that pass the outputs' CHECK constraints.
-PLAIN = {"risk_level": "ok", "limiting_constraint": "none", "reason": "no_demand"}
+PLAIN = {"risk_level": "ok", "cover_risk": "ok", "limiting_constraint": "none",
+         "reason": "no_demand"}
 
 
 def fill(table: sa.Table, **values) -> dict:
@@ -67,7 +68,7 @@ def fill(table: sa.Table, **values) -> dict:
         python = c.type.python_type
         row[c.name] = {str: "x", int: 1, float: 1.0, date: date(2026, 11, 26),
                        dict: {}}.get(python, "x")
-    return {**row, **PLAIN, **values}
+    return {**row, **{k: v for k, v in PLAIN.items() if k in table.c}, **values}
 
 
 def add_rows(url, table: sa.Table, rows: list[dict]) -> None:
@@ -83,7 +84,7 @@ def test_case_1_empty_database_gives_zeros_and_the_status_of_the_seeded_rules(
     assert [getattr(row, c) for c in t.SNAPSHOT_COUNTERS] == [0] * 11
     # Seed rules 3, 4 and 6 (no WB, no MS account, no final order) are critical, 5 a warning.
     assert (row.overall_status, row.critical_alerts, row.warning_alerts) == ("critical", 3, 1)
-    assert row.window_start == WINDOW and row.schema_version == 1
+    assert row.window_start == WINDOW and row.schema_version == 2
     assert row.details["metrics"]["orders_last_24h"] == 0
     assert row.details["watermarks"]["latest_order_at"] is None
     # The status check (test_status_check.py) and the gap check ran with the snapshot (the
@@ -121,8 +122,8 @@ def test_case_3_risk_counts_per_bundle_entry_of_planned_articles(migrated_db_url
     add_rows(migrated_db_url, t.planning_settings, [{"article_id": 2, "is_active": False}])
     snap(migrated_db_url, dagster_instance)
     row = latest(migrated_db_url)
-    assert (row.risk_critical, row.risk_warning, row.risk_ok, row.risk_overstock,
-            row.risk_no_data) == (2, 1, 1, 1, 1)
+    assert (row.bundle_risk_critical, row.bundle_risk_warning, row.bundle_risk_ok,
+            row.bundle_risk_overstock, row.bundle_risk_no_data) == (2, 1, 1, 1, 1)
 
 
 def test_case_4_order_counts_come_from_the_latest_proposal_run(migrated_db_url,
@@ -145,9 +146,9 @@ def test_case_5_and_6_alerts_use_the_persisted_values(migrated_db_url, dagster_i
     execute(migrated_db_url, "DELETE FROM supplybrain.monitoring_alert_rules")
     execute(migrated_db_url, """INSERT INTO supplybrain.monitoring_alert_rules
         (name, metric, threshold_type, threshold_value, severity) VALUES
-        ('crit', 'risk_critical', 'above', 0, 'critical'),
+        ('crit', 'bundle_risk_critical', 'above', 0, 'critical'),
         ('no wb', 'wb_accounts_active', 'below', 1, 'critical'),
-        ('many warnings', 'risk_warning', 'above', 10, 'warning'),
+        ('many warnings', 'bundle_risk_warning', 'above', 10, 'warning'),
         ('hand-written', 'no_such_metric', 'above', 0, 'warning')""")
     add_rows(migrated_db_url, t.bundle_risk, [
         {"article_id": 1, "bundle_type_id": i, "risk_level": level}
@@ -237,7 +238,7 @@ def test_case_9_history_newest_first_and_timeseries_in_long_format(migrated_db_u
     assert [s.window_start for s in series] == sorted(s.window_start for s in series)
     metrics = {m for (m,) in fetch_all(migrated_db_url, "SELECT DISTINCT metric FROM "
                                        "supplybrain.monitoring_timeseries")}
-    assert {"risk_critical", "total_final_order_qty", "critical_alerts",
+    assert {"bundle_risk_critical", "total_final_order_qty", "critical_alerts",
             "orders_last_24h", "max_sync_age_minutes", "unmatched_items"} <= metrics
 
 

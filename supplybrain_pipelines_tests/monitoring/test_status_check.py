@@ -59,13 +59,13 @@ def test_a_warning_window_fails_the_check_with_warn_severity(migrated_db_url,
     execute(migrated_db_url, "DELETE FROM supplybrain.monitoring_alert_rules")
     execute(migrated_db_url, """INSERT INTO supplybrain.monitoring_alert_rules
         (name, metric, threshold_type, threshold_value, severity) VALUES
-        ('many warnings', 'risk_warning', 'above', 1, 'warning')""")
+        ('many warnings', 'bundle_risk_warning', 'above', 1, 'warning')""")
     add_accounts(migrated_db_url, wb=[True], ms=[True])
     add_rows(migrated_db_url, t.bundle_risk, [
         {"article_id": 1, "bundle_type_id": i, "risk_level": "warning"} for i in range(2)])
     check = status_check(snap(migrated_db_url, dagster_instance))
     assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.WARN)
-    assert check.description == "warning: many warnings: risk_warning = 2 is above 1"
+    assert check.description == "warning: many warnings: bundle_risk_warning = 2 is above 1"
     assert check.metadata["warning_alerts"] == dg.MetadataValue.int(1)
     assert latest(migrated_db_url).overall_status == "warning"
 
@@ -79,9 +79,9 @@ def test_a_warning_without_alerts_says_why(migrated_db_url, dagster_instance):
 
 
 def test_the_reason_names_critical_risk_when_no_alert_fired():
-    values = {"risk_critical": 2, "wb_accounts_active": 1, "ms_accounts_active": 1}
+    values = {"bundle_risk_critical": 2, "wb_accounts_active": 1, "ms_accounts_active": 1}
     assert status_reason("warning", Evaluation([], []), values) == (
-        "no alert fired, but 2 bundle entries at critical risk")
+        "no alert fired, but 2 bundle entries at critical bundle risk")
 
 
 def test_an_ok_window_passes_the_check(migrated_db_url, dagster_instance):
@@ -106,14 +106,18 @@ def test_counters_and_metrics_are_numeric_metadata(migrated_db_url, dagster_inst
         for s, a, q in [(1, 1, 4), (2, 1, 3), (3, 2, 0)]])
     meta = metadata(snap(migrated_db_url, dagster_instance))
     expected_ints = {"wb_accounts_total": 2, "wb_accounts_active": 1, "ms_accounts_total": 1,
-                     "ms_accounts_active": 1, "risk_critical": 1, "risk_warning": 2,
-                     "risk_ok": 0, "risk_overstock": 0, "risk_no_data": 0,
+                     "ms_accounts_active": 1, "bundle_risk_critical": 1,
+                     "bundle_risk_warning": 2, "bundle_risk_ok": 0, "bundle_risk_overstock": 0,
+                     "bundle_risk_no_data": 0,
                      "articles_with_orders": 1, "total_final_order_qty": 7,
                      "critical_alerts": 1, "warning_alerts": 0, "accounts_suspended": 0,
                      "quarantined_last_24h": 0, "unmatched_items": 0}
     assert {k: meta[k] for k in expected_ints} == {
         k: dg.MetadataValue.int(v) for k, v in expected_ints.items()}
     assert meta["orders_last_24h"] == dg.MetadataValue.float(0.0)
+    # No run in the hour before WINDOW on this fresh instance: the slot was idle.
+    for idle in ("slot_busy_share", "slot_busy_pct", "queue_wait_max_seconds"):
+        assert meta[idle] == dg.MetadataValue.float(0.0)
     # No order, no stock and no token expiry yet: those metrics are absent, not text.
     for absent in ("minutes_since_last_order", "minutes_since_stock", "min_token_days_left",
                    "orders_vs_prev_7d_pct"):

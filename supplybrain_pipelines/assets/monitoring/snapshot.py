@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
 from supplybrain_pipelines.assets.monitoring import queries as q
 from supplybrain_pipelines.assets.monitoring.checks import BUSINESS_STATUS, business_status_result
+from supplybrain_pipelines.assets.monitoring.run_slot import measure_run_slot
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.monitoring.messages import status_change_event
 from supplybrain_pipelines.logic.monitoring.rules import (
@@ -42,8 +43,8 @@ from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 GROUP = "monitoring"
 
 #: Bump when a column's or metric's meaning changes; every row records the version it was
-#: computed with.
-SCHEMA_VERSION = 1
+#: computed with. 2: the risk counters are bundle_risk_* (migration 0016); details.run_slot.
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,11 @@ def resolve_window(value: str | None, now: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def compute_snapshot(conn: Connection, window_start: datetime, now: datetime) -> Snapshot:
-    """Counters, metrics and details of one window, from set-based SQL (see ``queries``).
+def compute_snapshot(conn: Connection, window_start: datetime, now: datetime,
+                     instance: dg.DagsterInstance | None = None) -> Snapshot:
+    """Counters, metrics and details of one window, from set-based SQL (see ``queries``), and
+    the run slot's occupancy in the hour before it from ``instance``'s run storage (left out
+    without an instance).
 
     Ages are measured at ``window_start`` (the tick), so a snapshot that waited for the run
     slot reports the window it stands for; ``now`` is only recorded as ``computed_at``."""
@@ -94,6 +98,9 @@ def compute_snapshot(conn: Connection, window_start: datetime, now: datetime) ->
     metrics = {**sync_metrics, **order_metrics, **watermark_metrics, **quality_metrics}
     details = {"computed_at": now.isoformat(), "accounts": accounts, "orders": orders,
                "watermarks": watermarks, **quality}
+    if instance is not None:
+        details["run_slot"], slot_metrics = measure_run_slot(instance, window_start)
+        metrics.update(slot_metrics)
     return Snapshot(window_start, counters, metrics, details)
 
 
@@ -166,8 +173,10 @@ def should_announce(previous: str | None, current: str) -> bool:
     deps=["wb_integration_accounts", "moysklad_integration_accounts", "monitoring_alert_rules",
           "orders", "stock", "bundle_risk", "planning_proposals"],
     check_specs=[BUSINESS_STATUS],  # freshness policy: freshness.py
-    description="One row per 15-minute window: the old backend's 11 counters, sync health, "
-    "order volume against last week, data watermarks and quarantine counts; the alert rules "
+    description="One row per 15-minute window: the old backend's 11 counters (bundle_risk_*: "
+    "bundle_risk entries, not planning's cover risk), sync health, order volume against last "
+    "week, data watermarks, quarantine counts and the run slot's busy share and longest queue "
+    "wait over the hour before the window; the alert rules "
     "evaluated on it and the overall status (the business_status check: red when critical, "
     "a warning when warning). Consumers read the monitoring_* views.")
 def monitoring_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfig,
@@ -176,7 +185,7 @@ def monitoring_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfi
     now = datetime.now(UTC)
     window_start = resolve_window(config.window_start, now)
     with warehouse.transaction() as conn:
-        snapshot = compute_snapshot(conn, window_start, now)
+        snapshot = compute_snapshot(conn, window_start, now, context.instance)
         evaluation = evaluate(read_rules(conn), snapshot.values)
         status = overall_status(evaluation.critical, evaluation.warning, snapshot.values)
         snapshot_id, previous = persist(conn, snapshot, evaluation, status, context.run.run_id)

@@ -6,8 +6,10 @@
    created once unless ``SUPPLYBRAIN_TOKEN_KEY(_FILE)`` is set), and the migrations are applied.
 3. Without a real marketplace account, the sandbox serves WB and MoySklad on loopback and its
    business fills the master data (``devstack/sandbox.py``).
-4. ``dagster dev`` runs on 127.0.0.1 with DAGSTER_HOME in ``.local/dagster_home``.
-5. Ctrl-C (or SIGTERM) stops ``dagster dev``, every process it started, the sandbox, then the
+4. ``dg dev`` (Dagster's CLI; ``dagster dev`` says it is superseded by it) runs on 127.0.0.1
+   with the repository's ``workspace.yaml`` and DAGSTER_HOME in ``.local/dagster_home``: the
+   environment ``supplybrain env`` prints.
+5. Ctrl-C (or SIGTERM) stops ``dg dev``, every process it started, the sandbox, then the
    embedded server.
 """
 
@@ -98,7 +100,7 @@ def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
 
     signal.signal(signal.SIGTERM, _request_stop)
     # Ctrl-C must work even when SIGINT arrived ignored (a shell starts background jobs that
-    # way): Python then installs no handler, and `dagster dev` would inherit the ignore too.
+    # way): Python then installs no handler, and `dg dev` would inherit the ignore too.
     # A handler set here is reset to the default in every child at exec.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
@@ -144,12 +146,14 @@ def run_dev(host: str = "127.0.0.1", port: int = 3000) -> int:
         env = dagster_env(app_url, home)
         if sandbox is not None:
             env.setdefault(WB_MIN_INTERVAL_ENV, "0")
-        dagster = Path(sys.executable).parent / "dagster"
+        dg = Path(sys.executable).parent / "dg"
         say(f"starting Dagster UI on http://{host}:{port} (Ctrl-C stops everything)")
         proc = subprocess.Popen(
-            [str(dagster), "dev", "-h", host, "-p", str(port), "-w",
+            # -w: the workspace file, so dg starts Dagster's dev server at once (no project
+            # lookup in the working directory).
+            [str(dg), "dev", "-h", host, "-p", str(port), "-w",
              str(PROJECT_ROOT / "workspace.yaml")],
-            # cwd = DAGSTER_HOME: dagster would warn about the repo's dagster.yaml in the cwd.
+            # cwd = DAGSTER_HOME: dagster would warn about a dagster.yaml in the cwd.
             cwd=home, env=env, start_new_session=True,
         )
         try:

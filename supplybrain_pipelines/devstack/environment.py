@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from sqlalchemy.engine import URL
@@ -55,3 +56,22 @@ def dagster_env(app_url: URL, dagster_home: Path, dagster_db: str = DEFAULT_DAGS
     paths = [str(PYSTARTUP_DIR), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return env
+
+
+#: What :func:`dagster_env` sets that ``supplybrain env`` exports (not PYTHONPATH: the log
+#: fix of :data:`PYSTARTUP_DIR` is for long-lived processes, and would reach every Python
+#: started from that shell).
+EXPORTED = ("DAGSTER_HOME", "DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USER",
+            "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB", DATABASE_URL_ENV, "DAGSTER_DISABLE_TELEMETRY",
+            WEBSERVER_POOL_RECYCLE_ENV)
+
+
+def shell_exports(env: dict[str, str]) -> str:
+    """``export NAME=value`` lines (values shell-quoted) of the :data:`EXPORTED` variables in
+    ``env``, for ``eval "$(supplybrain env)"``.
+
+    >>> print(shell_exports({"DAGSTER_HOME": "/a b", "HOME": "/root"}))
+    export DAGSTER_HOME='/a b'
+    """
+    return "\n".join(f"export {name}={shlex.quote(env[name])}" for name in EXPORTED
+                      if name in env)

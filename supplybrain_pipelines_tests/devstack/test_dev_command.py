@@ -147,6 +147,8 @@ def _start_stop_twice(state: Path, pg_port: int, ui_port: int, tmp_path: Path):
                                  "WHERE name = 'persisted'").fetchall()
         assert names == [("persisted",)]
         assert "schema is up to date" in (tmp_path / "dev2.log").read_text()
+        # `dg dev`, not `dagster dev` (which says it is superseded by `dg dev`)
+        assert "superseded" not in (tmp_path / "dev2.log").read_text()
     finally:
         family = stop_with_ctrl_c(proc)
     assert alive(family) == []

@@ -69,8 +69,9 @@ def seeded(migrated_db_url, sandbox):
                 account_kind="wb", account_id=wb_id, endpoint="orders", cursor_raw="x",
                 cursor_at=datetime(2026, 5, 14, tzinfo=UTC)))
             conn.execute(sa.text("""
-                INSERT INTO supplybrain.planning_health (run_id, article_id, as_of, worst_risk,
-                    sku_units, sku_units_to_produce, total_recommended, dominant_constraint)
+                INSERT INTO supplybrain.planning_health (run_id, article_id, as_of,
+                    worst_cover_risk, sku_units, sku_units_to_produce, total_recommended,
+                    dominant_constraint)
                 SELECT 'r1', id, DATE '2026-05-15', 'ok', 1, 0, 0, 'none'
                 FROM supplybrain.article WHERE code IN ('MC-1001', 'USR-1')"""))
         yield migrated_db_url, eng

@@ -60,6 +60,8 @@ class Outcome:
 
     account: Account
     pages: int = 0
+    #: Records the API served (good, bad and stale): the quarantine share's denominator.
+    read: int = 0
     inserted: int = 0
     updated: int = 0
     quarantined: int = 0
@@ -199,6 +201,7 @@ def materialize_result(warehouse: PostgresWarehouse, table: Table,
         inserted=sum(o.inserted for o in outcomes),
         updated=sum(o.updated for o in outcomes),
         quarantined=sum(o.quarantined for o in outcomes),
+        records_read=sum(o.read for o in outcomes),
         accounts_skipped=sum(1 for o in outcomes if o.skipped),
         accounts_out_of_page_budget=sum(1 for o in outcomes if o.budget_spent),
         summary=dg.MetadataValue.md("\n".join(lines) if outcomes else "no active accounts"),

@@ -140,6 +140,7 @@ def moysklad_assortment(context: dg.AssetExecutionContext, config: IngestConfig,
                 outcome.quarantined += quarantine(conn, account, "moysklad/assortment",
                                                   rejected + refused, context.run.run_id)
             outcome.pages += 1
+            outcome.read += len(page)
             outcome.inserted += written.inserted
             outcome.updated += written.updated
             newest = _newest(newest, rows, "updated")
@@ -203,6 +204,7 @@ def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestCo
                     advance_cursor(conn, account, "customerorder", newest.updated_raw,
                                    newest.updated)
             outcome.pages += 1
+            outcome.read += len(page)
             outcome.inserted += written.inserted
             outcome.updated += written.updated
             context.log.info(f"moysklad customerorder account {account.id}: page "
@@ -240,6 +242,7 @@ def moysklad_customer_orders(context: dg.AssetExecutionContext, config: IngestCo
                 outcome.quarantined += quarantine(conn, account, "moysklad/customerorder",
                                                   rejected + refused, context.run.run_id)
             outcome.pages += 1
+            outcome.read += len(page)
             outcome.inserted += written.inserted
             outcome.updated += written.updated
             newest = _newest(newest, rows, "deleted")
@@ -273,6 +276,7 @@ def moysklad_stock(context: dg.AssetExecutionContext, config: IngestConfig,
             outcome.quarantined += quarantine(conn, account, "moysklad/stock",
                                               rejected + refused, context.run.run_id)
         outcome.pages = 1
+        outcome.read = len(records)
         outcome.inserted = written.inserted
 
     outcomes = for_each_account(context, warehouse, config, "moysklad", "stock", work)

@@ -94,6 +94,7 @@ def ingest_incremental(context: dg.AssetExecutionContext, config: IngestConfig,
 
         for page in budget.pages(client.pages(feed.endpoint, wb_query_time(start),
                                               max_pages=config.max_pages), outcome):
+            outcome.read += len(page.records)
             keys, page_chunks = split_page(page.records, feed)
             parts, submitted = PageChunks(keys), False
             try:
@@ -156,6 +157,7 @@ def wb_stocks(context: dg.AssetExecutionContext, config: IngestConfig,
             rows += good
             rejected += bad
             outcome.pages += 1
+            outcome.read += len(page.records)
         as_of = datetime.now(UTC)
         latest = {(r.warehouse_name, r.barcode): (r, raw) for r, raw in sorted(
             zip(rows, sources, strict=True), key=lambda pair: pair[0].last_change)}

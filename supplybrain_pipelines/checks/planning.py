@@ -1,7 +1,10 @@
-"""Blocking asset checks: bad demand or supply must never produce proposals.
+"""Planning checks: on its inputs (``demand``, ``supply``) and its outputs
+(``planning_proposals``, ``bundle_risk``).
 
 Each check runs set-based SQL on the table its asset owns and fails with the offending counts
-in its metadata; a failed blocking check stops ``planning_proposals`` in the same run.
+in its metadata (and a few examples: SKU unit ids, or article_id/bundle_type_id); a failed
+blocking check stops the assets downstream in the same run: bad demand or supply never produce
+proposals, bad proposals never reach ``planning_health``.
 
 ``demand_is_plausible`` compares the catalogue's summed demand rate with the net units per day
 that ``orders_daily`` holds for the same window and SKU units (a bundle counts once per recipe
@@ -18,8 +21,9 @@ from datetime import timedelta
 import dagster as dg
 from sqlalchemy import text
 
-from supplybrain_pipelines.assets.planning import demand, supply
+from supplybrain_pipelines.assets.planning import bundle_risk, demand, planning_proposals, supply
 from supplybrain_pipelines.assets.planning._common import ACTIVE_SKUS
+from supplybrain_pipelines.checks._result import problem_counts, problems_result
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 DEMAND_CHECK = f"""
@@ -152,4 +156,90 @@ def supply_is_sound(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
         return _result(conn.execute(text(SUPPLY_CHECK)).one())
 
 
-CHECKS = [demand_is_sound, demand_is_plausible, supply_is_sound]
+INPUT_CHECKS = [demand_is_sound, demand_is_plausible, supply_is_sound]
+
+
+#: Steps every proposal's explanation holds (``_proposal_rows.EXPLANATION``).
+EXPLANATION_STEPS = ("safety_stock", "reorder_point", "target", "recommend")
+_STEPS_JSON = "[" + ", ".join(f'{{"step": "{s}"}}' for s in EXPLANATION_STEPS) + "]"
+
+#: The rows of the newest planning run (``planning_proposals_latest``) against the active SKU
+#: units: one row each (a second is impossible: the key (run_id, sku_unit_id) is unique), none
+#: for another SKU unit, no negative or NaN quantity, every explanation step present.
+PROPOSALS_WITH = f"""
+WITH p AS (SELECT * FROM supplybrain.planning_proposals_latest),
+active AS ({ACTIVE_SKUS})"""
+PROPOSAL_PROBLEMS = {
+    "missing": "SELECT a.sku_unit_id::text AS key FROM active a WHERE NOT EXISTS "
+               "(SELECT 1 FROM p WHERE p.sku_unit_id = a.sku_unit_id)",
+    "not_active": "SELECT p.sku_unit_id::text AS key FROM p WHERE NOT EXISTS "
+                  "(SELECT 1 FROM active a WHERE a.sku_unit_id = p.sku_unit_id)",
+    "negative": "SELECT sku_unit_id::text AS key FROM p WHERE least(raw_quantity, "
+                "recommended_quantity, demand_rate, sigma_daily, safety_stock, reorder_point, "
+                "target_level, on_hand, on_order_within_lead) < 0",
+    "nan": "SELECT sku_unit_id::text AS key FROM p WHERE 'NaN' IN (demand_rate, sigma_daily, "
+           "on_hand, on_order_within_lead, position, service_level, safety_stock, "
+           "reorder_point, target_level) OR days_of_cover = 'NaN'",
+    "no_explanation": "SELECT sku_unit_id::text AS key FROM p WHERE NOT COALESCE("
+                      f"explanation -> 'steps' @> '{_STEPS_JSON}'::jsonb, false)",
+}
+
+
+@dg.asset_check(asset=planning_proposals, blocking=True,
+                description="The newest run's proposals: exactly one row per active SKU unit "
+                "(none for another), no negative or NaN quantity, and an explanation with the "
+                "safety stock, reorder point, target and recommendation steps. Blocking: "
+                "planning_health must not summarise wrong proposals.")
+def proposals_are_complete(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+    with warehouse.transaction() as conn:
+        run_id = conn.execute(text(
+            "SELECT run_id FROM supplybrain.planning_proposals_latest LIMIT 1")).scalar()
+        found = problem_counts(conn, PROPOSAL_PROBLEMS, {}, with_=PROPOSALS_WITH)
+    return problems_result(found, severity=dg.AssetCheckSeverity.ERROR,
+                           extra={"run_id": run_id or "none"})
+
+
+#: Articles not switched off (``ACTIVE_SKUS``' rule, per article).
+ACTIVE_ARTICLES = """
+SELECT ar.id AS article_id FROM supplybrain.article ar
+WHERE NOT EXISTS (SELECT 1 FROM supplybrain.planning_settings ps
+                  WHERE ps.article_id = ar.id AND NOT ps.is_active)
+  AND NOT EXISTS (SELECT 1 FROM supplybrain.article_planning_settings aps
+                  WHERE aps.article_id = ar.id AND NOT aps.include_in_planning)"""
+
+#: The bundle types ``bundle_risk`` is meant to classify (``risk.BUNDLES``' ``types``): those an
+#: article sells under a WB bundle barcode, and those it has a recipe for with a recipe colour
+#: that is a SKU unit; of active articles only. Missing rows count only once demand has rows
+#: (the asset writes none before).
+RISK_WITH = f"""
+WITH active AS ({ACTIVE_ARTICLES}),
+types AS (
+    SELECT DISTINCT article_id, bundle_type_id FROM supplybrain.article_wb_mapping
+    WHERE bundle_type_id IS NOT NULL AND size_id IS NOT NULL
+    UNION
+    SELECT DISTINCT r.article_id, r.bundle_type_id FROM supplybrain.bundle_recipe r
+    WHERE EXISTS (SELECT 1 FROM supplybrain.sku_unit su
+                  WHERE su.article_id = r.article_id AND su.color_id = r.color_id)
+)"""
+RISK_PROBLEMS = {
+    "missing": "SELECT ty.article_id || '/' || ty.bundle_type_id AS key FROM types ty "
+               "JOIN active USING (article_id) WHERE EXISTS (SELECT 1 FROM supplybrain.demand) "
+               "AND NOT EXISTS (SELECT 1 FROM supplybrain.bundle_risk b WHERE "
+               "(b.article_id, b.bundle_type_id) = (ty.article_id, ty.bundle_type_id))",
+    "switched_off": "SELECT b.article_id || '/' || b.bundle_type_id AS key "
+                    "FROM supplybrain.bundle_risk b WHERE b.article_id NOT IN "
+                    "(SELECT article_id FROM active)",
+}
+
+
+@dg.asset_check(asset=bundle_risk,
+                description="Every active article × bundle type (a WB bundle barcode, or a "
+                "recipe with a colour that is a SKU unit) has its row, and no switched-off "
+                "article has one. Examples are article_id/bundle_type_id.")
+def bundle_risk_is_complete(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+    with warehouse.transaction() as conn:
+        found = problem_counts(conn, RISK_PROBLEMS, {}, with_=RISK_WITH)
+    return problems_result(found, severity=dg.AssetCheckSeverity.ERROR)
+
+
+OUTPUT_CHECKS = [proposals_are_complete, bundle_risk_is_complete]

@@ -110,7 +110,8 @@ quarantine = sa.Table(
     sa.Column("record_digest", sa.Text, nullable=False,
               comment="Digest of the original record: one row per distinct record."),
     sa.Column("record_size", sa.Integer, nullable=True,
-              comment="Size of the original record when the stored one was cut."),
+              comment="Size of the original record in characters (the stored one may be "
+              "cut)."),
     sa.Column("sightings", sa.Integer, nullable=False, server_default=sa.text("1"),
               comment="How many times the record was read and refused."),
     _utc("last_seen_at", server_default=sa.func.now(),

@@ -3,17 +3,21 @@ schema and name."""
 
 import dagster as dg
 from sqlalchemy import Table, func, select
+from sqlalchemy.dialects import postgresql
 
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
 OWNERS = ["team:supplybrain-data"]
+_POSTGRES = postgresql.dialect()
 
 
 def column_schema(table: Table) -> dg.TableSchema:
-    """Each column's name, type and description: the ``comment=`` of its SQLAlchemy definition
-    (db/tables/*.py, db/views.py), the text PostgreSQL has as the column's COMMENT."""
-    return dg.TableSchema(columns=[dg.TableColumn(c.name, str(c.type), description=c.comment)
-                                   for c in table.columns])
+    """Each column's name, PostgreSQL type (as ``\\d+`` names it, e.g. ``TIMESTAMP WITH TIME
+    ZONE``) and description: the ``comment=`` of its SQLAlchemy definition (db/tables/*.py,
+    db/views.py), the text PostgreSQL has as the column's COMMENT."""
+    return dg.TableSchema(columns=[
+        dg.TableColumn(c.name, c.type.compile(dialect=_POSTGRES), description=c.comment)
+        for c in table.columns])
 
 
 def table_metadata(warehouse: PostgresWarehouse, table: Table, **extra) -> dict:

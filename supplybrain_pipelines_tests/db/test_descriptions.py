@@ -130,8 +130,8 @@ def test_column_schema_carries_each_description():
 
     assert [(c.name, c.type, c.description) for c in schema.columns] == [
         ("target", "TEXT", "The table refreshed incrementally (e.g. 'orders')."),
-        ("watermark", "DATETIME", "The next refresh reads raw rows with ingested_at at or after "
-         "this."),
+        ("watermark", "TIMESTAMP WITH TIME ZONE",
+         "The next refresh reads raw rows with ingested_at at or after this."),
     ]
 
 

@@ -65,9 +65,10 @@ def _schema_description(url: URL) -> dict[str, dict]:
             continue
         described[name] = {
             "columns": [
-                (c["name"], str(c["type"]), c["nullable"], c["default"])
+                (c["name"], str(c["type"]), c["nullable"], c["default"], c.get("comment"))
                 for c in inspector.get_columns(name, schema=APP_SCHEMA)
             ],
+            "comment": inspector.get_table_comment(name, schema=APP_SCHEMA)["text"],
             "pk": inspector.get_pk_constraint(name, schema=APP_SCHEMA),
             "fks": sorted(
                 (fk["name"], tuple(fk["constrained_columns"]), fk["referred_schema"],

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from supplybrain_pipelines.assets.ingest import (
     moysklad_assortment,
@@ -61,6 +61,12 @@ FAILED = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 Activated = tuple[str, int, datetime]
 
 
+def account_rows(conn: Connection) -> dict[str, list]:
+    """Account kind -> (id, is_active, updated_at) of each of its accounts."""
+    return {kind: conn.execute(select(table.c.id, table.c.is_active, table.c.updated_at)).all()
+            for kind, (table, _) in ACCOUNT_KINDS.items()}
+
+
 def became_active(seen: Mapping[str, Mapping[str, bool]],
                   rows: Mapping[str, Iterable]) -> list[Activated]:
     """Accounts active now that were not active (or not there) at the last evaluation.
@@ -98,7 +104,7 @@ def sync_request(activated: list[Activated]) -> dg.RunRequest:
 def follow_up_window(now: datetime, margin: timedelta = TICK_MARGIN) -> datetime | None:
     """The window a follow-up snapshot taken at ``now`` writes: the current one, unless the
     next quarter hour is within ``margin`` (that tick's own run comes then, and a follow-up
-    still in flight would make the guarded schedule skip it)."""
+    still in flight would make the guarded schedule skip it). None also defers a sync."""
     window = floor_window(now)
     return window if window + WINDOW - now > margin else None
 
@@ -155,6 +161,36 @@ def follow_ups(instance: dg.DagsterInstance, pending: Mapping[str, float], now: 
                           tags={"supplybrain/after_account_sync": "true"})], still, notes
 
 
+def evaluate_accounts(instance: dg.DagsterInstance, rows: Mapping[str, Iterable],
+                      state: Mapping, now: datetime) -> tuple[list[dg.RunRequest], dict, str]:
+    """One evaluation of :func:`account_sync_sensor` at ``now``: its run requests, its new
+    cursor state (``seen``: kind -> account id -> active; ``pending``: syncs awaiting their
+    snapshot) and its skip reason.
+
+    Accounts that became active in the ``TICK_MARGIN`` before a quarter hour wait for it (they
+    stay unseen): a run started then would read each feed's first page only (the page budget
+    ends ``TICK_MARGIN`` before the tick), and the tick's snapshot takes the slot first anyway.
+    """
+    seen, pending = state.get("seen", {}), dict(state.get("pending", {}))
+    # Older syncs first: one asked for in this evaluation cannot have run yet.
+    requests, pending, notes = follow_ups(instance, pending, now)
+    activated = became_active(seen, rows)
+    new_seen = {kind: {str(r.id): bool(r.is_active) for r in kind_rows}
+                for kind, kind_rows in rows.items()}
+    if activated and follow_up_window(now) is None:
+        notes.append(f"{len(activated)} account(s) became active: their sync waits for the "
+                     "quarter hour (the page budget leaves no room before it)")
+        new_seen = seen
+    elif activated:
+        sync = sync_request(activated)
+        # The account tables changed: observe them now too, not at the next :03/:18/... tick.
+        requests[:0] = [sync, dg.RunRequest(run_key=f"{sync.run_key}-observe",
+                                            job_name=observe_sources_job.name)]
+        pending[sync.run_key] = now.timestamp()
+    return requests, {"seen": new_seen, "pending": pending}, \
+        "; ".join(notes) or "no account became active"
+
+
 @dg.sensor(jobs=[observe_sources_job, ingest_job, monitoring_job], minimum_interval_seconds=60,
            default_status=dg.DefaultSensorStatus.RUNNING,
            description="For each WB or MoySklad account that became active (added, or "
@@ -163,28 +199,14 @@ def follow_ups(instance: dg.DagsterInstance, pending: Mapping[str, float], now: 
            "observation of the account tables; once the ingest run "
            "succeeded and planning followed, the monitoring snapshot of the current window.")
 def account_sync_sensor(context: dg.SensorEvaluationContext, warehouse: PostgresWarehouse):
-    state = json.loads(context.cursor) if context.cursor else {}
-    seen, pending = state.get("seen", {}), dict(state.get("pending", {}))
     with warehouse.transaction() as conn:
-        rows = {kind: conn.execute(select(table.c.id, table.c.is_active,
-                                          table.c.updated_at)).all()
-                for kind, (table, _) in ACCOUNT_KINDS.items()}
-    # Older syncs first: one asked for in this evaluation cannot have run yet.
-    now = datetime.now(UTC)
-    requests, pending, notes = follow_ups(context.instance, pending, now)
-    activated = became_active(seen, rows)
-    if activated:
-        sync = sync_request(activated)
-        # The account tables changed: observe them now too, not at the next :03/:18/... tick.
-        requests[:0] = [sync, dg.RunRequest(run_key=f"{sync.run_key}-observe",
-                                            job_name=observe_sources_job.name)]
-        pending[sync.run_key] = now.timestamp()
-    cursor = json.dumps({"seen": {kind: {str(r.id): bool(r.is_active) for r in kind_rows}
-                                  for kind, kind_rows in rows.items()},
-                         "pending": pending}, sort_keys=True)
+        rows = account_rows(conn)
+    requests, state, skip = evaluate_accounts(
+        context.instance, rows, json.loads(context.cursor) if context.cursor else {},
+        datetime.now(UTC))
+    cursor = json.dumps(state, sort_keys=True)
     if not requests:
-        return dg.SensorResult(skip_reason="; ".join(notes) or "no account became active",
-                               cursor=cursor)
+        return dg.SensorResult(skip_reason=skip, cursor=cursor)
     return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -13,7 +14,13 @@ from dagster._utils.schedules import cron_string_iterator
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.definitions import defs
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
-from supplybrain_pipelines.sensors import account_sync_sensor, follow_up_window, follow_ups
+from supplybrain_pipelines.sensors import (
+    account_rows,
+    account_sync_sensor,
+    evaluate_accounts,
+    follow_up_window,
+    follow_ups,
+)
 from supplybrain_pipelines.token_crypto import encrypt_token
 from supplybrain_pipelines_tests.fixtures_db import url_text
 
@@ -22,12 +29,22 @@ MOYSKLAD = {"moysklad_assortment", "moysklad_customer_orders", "moysklad_stock"}
 UNIFIED = {"orders", "orders_daily", "stock"}
 
 
-def evaluate(instance, url, cursor=None):
-    warehouse = PostgresWarehouse(database_url=url_text(url))
-    with dg.build_sensor_context(instance=instance, cursor=cursor,
-                                 resources={"warehouse": warehouse}) as context:
-        result = account_sync_sensor(context)
-        return result, result.cursor
+#: A time with room before the next quarter hour (a sync in the last 2 minutes waits).
+NOW = datetime(2026, 12, 4, 10, 7, tzinfo=UTC)
+
+
+def evaluate(instance, url, cursor=None, now=NOW):
+    """One evaluation of the account sync sensor at ``now``: (result, cursor) as the sensor
+    returns them (``account_sync_sensor`` is this with the clock's time)."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = account_rows(conn)
+    engine.dispose()
+    requests, state, skip = evaluate_accounts(instance, rows, json.loads(cursor or "{}"), now)
+    cursor = json.dumps(state, sort_keys=True)
+    if requests:
+        return dg.SensorResult(run_requests=requests, cursor=cursor), cursor
+    return dg.SensorResult(skip_reason=skip, cursor=cursor), cursor
 
 
 def add_account(url, table: sa.Table, name: str) -> int:
@@ -117,6 +134,35 @@ def test_accounts_of_both_kinds_in_one_evaluation_share_one_run(migrated_db_url,
     assert request.run_config["ops"]["wb_sales"]["config"]["account_ids"] == [wb_a, wb_b]
     assert request.run_config["ops"]["moysklad_stock"]["config"]["account_ids"] == [ms]
     assert request.tags["supplybrain/sync_accounts"] == f"moysklad:{ms};wb:{wb_a},{wb_b}"
+
+
+def test_an_account_activated_just_before_a_quarter_hour_is_synced_after_it(
+        migrated_db_url, dagster_instance):
+    _, cursor = evaluate(dagster_instance, migrated_db_url)
+    add_account(migrated_db_url, t.wb_integration_accounts, "late")
+    late, cursor = evaluate(dagster_instance, migrated_db_url, cursor,
+                            now=datetime(2026, 12, 4, 10, 13, 30, tzinfo=UTC))
+    assert not late.run_requests
+    assert late.skip_reason.skip_message == (
+        "1 account(s) became active: their sync waits for the quarter hour (the page budget "
+        "leaves no room before it)")
+    after, _ = evaluate(dagster_instance, migrated_db_url, cursor,
+                        now=datetime(2026, 12, 4, 10, 15, 20, tzinfo=UTC))
+    assert selected(sync_of(after)) == WB | UNIFIED
+
+
+def test_the_sensor_itself_reads_the_account_tables(migrated_db_url, dagster_instance):
+    warehouse = PostgresWarehouse(database_url=url_text(migrated_db_url))
+    add_account(migrated_db_url, t.moysklad_integration_accounts, "ms")
+    with dg.build_sensor_context(instance=dagster_instance,
+                                 resources={"warehouse": warehouse}) as context:
+        result = account_sync_sensor(context)
+    # now is the clock's: a sync, or (2 minutes before a quarter hour) the wait
+    if result.run_requests:
+        assert selected(sync_of(result)) == MOYSKLAD | UNIFIED
+    else:
+        assert "waits for the quarter hour" in result.skip_reason.skip_message
+    assert json.loads(result.cursor)["seen"]["wb"] == {}
 
 
 def finish(instance, run, event_type: DagsterEventType) -> None:

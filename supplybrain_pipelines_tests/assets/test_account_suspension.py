@@ -4,17 +4,16 @@ activate`` and the account sync sensor."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from datetime import UTC, datetime
 
-import dagster as dg
 import sqlalchemy as sa
 
 from supplybrain_pipelines.assets.ingest.state import record_health
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.resources.marketplace import Account, ApiError
-from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
-from supplybrain_pipelines.sensors import account_sync_sensor
+from supplybrain_pipelines.sensors import account_rows, evaluate_accounts
 from supplybrain_pipelines.token_crypto import encrypt_token
 from supplybrain_pipelines_tests.assets.test_ingest_e2e import (  # noqa: F401 (fixtures)
     business,
@@ -22,7 +21,7 @@ from supplybrain_pipelines_tests.assets.test_ingest_e2e import (  # noqa: F401 (
     sandbox,
     seeded_db,
 )
-from supplybrain_pipelines_tests.fixtures_db import SUPPLYBRAIN, cli_env, fetch_all, url_text
+from supplybrain_pipelines_tests.fixtures_db import SUPPLYBRAIN, cli_env, fetch_all
 from supplybrain_pipelines_tests.monitoring.test_snapshot import snap
 
 TOKEN = "a" * 40
@@ -103,11 +102,14 @@ WB_PATHS = ("/api/v1/supplier/orders", "/api/v1/supplier/sales", "/api/v1/suppli
 
 
 def _sensor(instance, url, cursor):
-    warehouse = PostgresWarehouse(database_url=url_text(url))
-    with dg.build_sensor_context(instance=instance, cursor=cursor,
-                                 resources={"warehouse": warehouse}) as context:
-        result = account_sync_sensor(context)
-    return result.run_requests or [], result.cursor
+    """The account sync sensor's evaluation at a time with room before the quarter hour."""
+    db = sa.create_engine(url)
+    with db.connect() as conn:
+        rows = account_rows(conn)
+    db.dispose()
+    requests, state, _ = evaluate_accounts(instance, rows, json.loads(cursor or "{}"),
+                                           datetime(2026, 12, 4, 10, 7, tzinfo=UTC))
+    return requests, json.dumps(state)
 
 
 def test_a_401_account_is_skipped_after_three_runs_until_activated(

@@ -65,12 +65,17 @@ def _ratio(numerator: np.ndarray, actual: np.ndarray) -> np.ndarray:
     return out
 
 
-def window_sums(units: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
-    """Per row, Σ units over the columns [start, stop) (one pair of columns per row), from one
-    cumulative sum."""
+def cumulative_days(units: np.ndarray) -> np.ndarray:
+    """Per row, the running total of ``units`` with a 0 in front (rows × days + 1), for
+    :func:`window_sums`."""
     x = np.asarray(units, dtype=float)
-    cumulative = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1)], axis=1)
-    rows = np.arange(x.shape[0])
+    return np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1)], axis=1)
+
+
+def window_sums(cumulative: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """Per row, Σ units over the columns [start, stop) (one pair of columns per row), from the
+    row's :func:`cumulative_days`."""
+    rows = np.arange(cumulative.shape[0])
     return cumulative[rows, np.asarray(stop)] - cumulative[rows, np.asarray(start)]
 
 
@@ -84,9 +89,14 @@ def rates_at(units: np.ndarray, recorded_out: np.ndarray, first_evidence: np.nda
     origin = np.broadcast_to(np.asarray(origin, dtype=np.int64), (x.shape[0],))
     if x.shape[0] and (origin.min() < window or origin.max() > x.shape[1]):
         raise ValueError(f"origins must lie in [{window}, {x.shape[1]}] (window {window} days)")
-    columns = origin[:, None] - window + np.arange(window)[None, :]
-    history = np.take_along_axis(x, columns, axis=1)
-    out = np.take_along_axis(np.asarray(recorded_out, dtype=bool), columns, axis=1)
+    out = np.asarray(recorded_out, dtype=bool)
+    if x.shape[0] and (origin == origin[0]).all():  # one origin for every row: a slice
+        history = x[:, origin[0] - window:origin[0]]
+        out = out[:, origin[0] - window:origin[0]]
+    else:
+        columns = origin[:, None] - window + np.arange(window)[None, :]
+        history = np.take_along_axis(x, columns, axis=1)
+        out = np.take_along_axis(out, columns, axis=1)
     start = np.asarray(first_evidence, dtype=np.int64) - (origin - window)
     return demand_stats(history, in_stock_mask(history, out, start))
 
@@ -123,16 +133,17 @@ def forecasts_at_origins(units: np.ndarray, recorded_out: np.ndarray,
     evaluated = np.zeros((n, k), dtype=bool)
     kind = np.zeros((n, k), dtype=np.int64)
     lookback = max(window, MEAN_DAYS, LAST_DAYS)
+    cumulative = cumulative_days(x)
     for j in range(k):
         origin = origins[:, j]
         inside = (origin >= lookback) & (origin + horizon <= days)
         at = np.where(inside, origin, lookback)  # rows outside are computed, then dropped
         stop = np.minimum(at + horizon, days)
         stats = rates_at(x, recorded_out, first_evidence, at, window)
-        actual[:, j] = window_sums(x, at, stop)
+        actual[:, j] = window_sums(cumulative, at, stop)
         forecast[0, :, j] = stats.rate * horizon
-        forecast[1, :, j] = window_sums(x, at - MEAN_DAYS, at) / MEAN_DAYS * horizon
-        forecast[2, :, j] = window_sums(x, at - LAST_DAYS, at) / LAST_DAYS * horizon
+        forecast[1, :, j] = window_sums(cumulative, at - MEAN_DAYS, at) / MEAN_DAYS * horizon
+        forecast[2, :, j] = window_sums(cumulative, at - LAST_DAYS, at) / LAST_DAYS * horizon
         evaluated[:, j] = inside & (stats.days > 0)
         kind[:, j] = stats.kind
     return OriginForecasts(actual, forecast, evaluated, kind)

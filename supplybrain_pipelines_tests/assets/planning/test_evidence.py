@@ -11,6 +11,7 @@ As of 2026-11-26; articles 1 and 2 (lead time 5, coverage 20, service level 90 %
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import dagster as dg
 import pytest
@@ -207,3 +208,40 @@ def test_forecast_accuracy_of_the_seeded_catalogue(seeded, dagster_instance):
     assert again.success
     assert fetch_all(seeded, "SELECT DISTINCT run_id FROM supplybrain.forecast_accuracy") == [
         (again.run_id,)]
+
+
+#: The README's example queries ("Forecast accuracy and policy backtest"), word for word.
+README_QUERIES = ("""
+SELECT a.code, f.origins, round(f.wape::numeric, 1) AS wape,
+       round(f.bias_pct::numeric, 1) AS bias_pct, round(f.mean30_wape::numeric, 1) AS mean30,
+       round(f.last7_wape::numeric, 1) AS last7
+FROM supplybrain.forecast_accuracy_latest f
+JOIN supplybrain.article a ON a.id = f.article_id
+WHERE f.level = 'article' AND f.horizon = 'fixed' AND f.actual_units >= 50
+ORDER BY f.wape DESC LIMIT 20""", """
+SELECT a.code, round(b.fill_rate::numeric, 3) AS fill_rate,
+       round(b.cycle_service_level::numeric, 3) AS csl, b.target_service_level,
+       b.stockout_days, b.orders, b.units_ordered
+FROM supplybrain.policy_backtest_latest b
+JOIN supplybrain.article a ON a.id = b.article_id
+WHERE b.level = 'article' AND b.cycle_service_level < b.target_service_level - 0.05
+ORDER BY b.cycle_service_level""")
+
+
+def test_the_readme_queries_work_for_the_reader_role(seeded, dagster_instance):
+    assert plan(seeded, dagster_instance).success
+    execute(seeded, "GRANT SELECT ON supplybrain.article TO supplybrain_reader")
+    engine = sa.create_engine(seeded)
+    with engine.connect() as conn:
+        conn.execute(sa.text("SET ROLE supplybrain_reader"))
+        accuracy, backtest = (conn.execute(sa.text(q)).all() for q in README_QUERIES)
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            conn.execute(sa.text("SELECT * FROM supplybrain.policy_backtest"))
+    engine.dispose()
+    # article 1: SKU units 1 and 3 exact, 2 sold nothing → WAPE 0; article 2: SKU unit 4
+    d = Decimal
+    assert [tuple(r) for r in accuracy] == [("A2", 2, d("42.9"), d("-42.9"), d("42.9"),
+                                             d("42.9")),
+                                            ("A1", 6, d("0.0"), d("0.0"), d("0.0"), d("0.0"))]
+    # article 1 achieved 0.75 of cycles against 0.9
+    assert ("A1", d("0.917"), d("0.750"), 0.9, 5, 4, 850) in [tuple(r) for r in backtest]

@@ -11,6 +11,7 @@ import pytest
 from supplybrain_pipelines.logic.planning.accuracy import (
     METHODS,
     bias,
+    cumulative_days,
     forecasts_at_origins,
     grouped_scores,
     wape,
@@ -45,7 +46,9 @@ def test_no_actual_units_gives_no_score():
 
 def test_window_sums_add_the_half_open_range():
     units = np.array([[1.0, 2.0, 3.0, 4.0], [10.0, 0.0, 0.0, 5.0]])
-    assert window_sums(units, np.array([1, 0]), np.array([3, 4])).tolist() == [5.0, 15.0]
+    cumulative = cumulative_days(units)
+    assert window_sums(cumulative, np.array([1, 0]), np.array([3, 4])).tolist() == [5.0, 15.0]
+    assert window_sums(cumulative, np.array([0, 3]), np.array([0, 4])).tolist() == [0.0, 5.0]
 
 
 def one_origin(history: list[float], future: list[float], out: list[bool] | None = None,

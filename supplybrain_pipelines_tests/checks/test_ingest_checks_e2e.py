@@ -5,6 +5,7 @@ passing on the sandbox's clean business, failing on malformed and unknown record
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import dagster as dg
 import pytest
@@ -30,7 +31,8 @@ ENDPOINT_CHECKS = ("quarantine_share_low", "barcodes_matched", "accounts_fresh")
 
 @pytest.fixture(scope="module")
 def business() -> Business:
-    return generate_business(seed=11, articles=3)
+    # a fixed day, so that the counts below are the same every day (read back to it)
+    return generate_business(seed=11, as_of=date(2026, 11, 1), days=60, articles=3)
 
 
 @pytest.fixture
@@ -56,7 +58,8 @@ def run_ingest_job(url, instance) -> dg.ExecuteInProcessResult:
         resources={"warehouse": PostgresWarehouse(database_url=url_text(url)),
                    "marketplace": MarketplaceApi(wb_min_interval_seconds=0, max_attempts=2,
                                                  backoff_max_seconds=0.1)})
-    config = {"backfill_days": 150, "page_budget_seconds": None}
+    config = {"backfill_days": (date.today() - date(2026, 8, 1)).days,
+              "page_budget_seconds": None}
     return defs.resolve_job_def("ingest").execute_in_process(
         instance=instance, raise_on_error=False,
         run_config={"ops": {name: {"config": config} for name in ENDPOINT_ASSETS}})
@@ -109,20 +112,37 @@ def test_malformed_and_unknown_records_fail_the_quarantine_and_barcode_checks(
     result = run_ingest_job(seeded_db, dagster_instance)
     assert result.success  # the ingestion checks block nothing
     found = evaluations(result)
-    # 528 of 6208 WB orders: 8.5 %, above 1 % (WARN), not above 10 %
+    # 288 of 2983 WB orders: 9.65 %, above 1 % (WARN), not above 10 %
     orders = found[("wb_orders", "quarantine_share_low")]
     assert (orders.passed, orders.severity) == (False, dg.AssetCheckSeverity.WARN)
-    assert (meta(orders)["quarantined"], meta(orders)["records_read"]) == (528, 6208)
-    assert meta(orders)["share"] == 0.085052
-    assert "missing_field: 43" in meta(orders)["reasons"]
-    # 88 of 471 stock rows and 88 of 465 MoySklad orders: above 10 %, ERROR
-    for key in (("wb_stocks", "quarantine_share_low"),
-                ("moysklad_customer_orders", "quarantine_share_low")):
+    assert (meta(orders)["quarantined"], meta(orders)["records_read"]) == (288, 2983)
+    assert meta(orders)["share"] == 0.096547
+    assert "missing_field: 24" in meta(orders)["reasons"]
+    # 88 of 488 stock rows (18 %) and 44 of 219 MoySklad orders (20 %): above 10 %, ERROR
+    for key, quarantined, read in ((("wb_stocks", "quarantine_share_low"), 88, 488),
+                                   (("moysklad_customer_orders", "quarantine_share_low"), 44,
+                                    219)):
         assert (found[key].passed, found[key].severity) == (False, dg.AssetCheckSeverity.ERROR)
-        assert meta(found[key])["quarantined"] == 88
+        assert (meta(found[key])["quarantined"], meta(found[key])["records_read"]) == (
+            quarantined, read)
     # the unknown barcodes and assortment items the sandbox slipped in
-    assert meta(found[("wb_orders", "barcodes_matched")])["unmatched_items"] == 17
     assert not found[("wb_orders", "barcodes_matched")].passed
-    assert meta(found[("moysklad_customer_orders", "barcodes_matched")])["unmatched_items"] == 5
+    assert meta(found[("wb_orders", "barcodes_matched")])["unmatched_items"] == 9
+    assert meta(found[("moysklad_customer_orders", "barcodes_matched")])["unmatched_items"] == 3
     # nothing bad landed in orders
     assert found[("orders", "orders_reconcile")].passed
+
+
+def test_the_code_locations_jobs_carry_the_checks_of_their_assets():
+    from supplybrain_pipelines.definitions import defs
+
+    def checks_of(job: str) -> set[tuple[str, str]]:
+        graph = defs.resolve_job_def(job).asset_layer.asset_graph
+        return {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
+
+    ingest = {(asset, check) for asset in ENDPOINT_ASSETS for check in ENDPOINT_CHECKS}
+    assert checks_of("ingest") == ingest | {("orders", "orders_reconcile")}
+    assert checks_of("planning") == {
+        ("demand", "demand_is_sound"), ("demand", "demand_is_plausible"),
+        ("supply", "supply_is_sound"), ("planning_proposals", "proposals_are_complete"),
+        ("bundle_risk", "bundle_risk_is_complete")}

@@ -3,6 +3,8 @@ write, fail on each kind of damage, on PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import dagster as dg
 import pytest
 import sqlalchemy as sa
@@ -19,7 +21,8 @@ from supplybrain_pipelines_tests.fixtures_db import execute, fetch_all, url_text
 def planned(migrated_db_url, dagster_instance):
     engine = sa.create_engine(migrated_db_url)
     with engine.begin() as conn:
-        load_master_data(conn, generate_business(seed=3, articles=2, days=10))
+        load_master_data(conn, generate_business(seed=3, as_of=date(2026, 11, 1), articles=2,
+                                                  days=10))
     engine.dispose()
     result = dg.materialize([*PLANNING_ASSETS, *CHECKS], instance=dagster_instance,
                             resources={"warehouse": PostgresWarehouse(

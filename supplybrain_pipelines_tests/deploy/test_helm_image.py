@@ -200,3 +200,15 @@ def test_the_webserver_reads_its_pool_recycle_variable(values: dict) -> None:
     proc = _run("dagster-webserver", env={"DAGSTER_WEBSERVER_DB_POOL_RECYCLE": "not-a-number"})
     assert proc.returncode != 0
     assert "--db-pool-recycle" in proc.stderr, proc.stderr[-1000:]
+
+
+def test_the_code_server_reads_the_charts_instance_file(values: dict) -> None:
+    """Not the image's own deploy/dagster.yaml (compose's variables and run launcher)."""
+    from supplybrain_pipelines_tests.deploy.chart import fullname
+
+    deployment = user_deployment(values)
+    (volume,) = deployment["volumes"]
+    assert volume["configMap"]["name"] == f"{fullname(values)}-instance"
+    (mount,) = deployment["volumeMounts"]
+    assert mount == {"name": volume["name"], "mountPath": f"{DAGSTER_HOME}/dagster.yaml",
+                     "subPath": "dagster.yaml"}

@@ -135,4 +135,4 @@ def test_storage_is_the_external_postgresql_with_the_password_from_a_secret(
     assert db["scheme"] == "postgresql+psycopg2"  # as deploy/dagster.yaml (SQLAlchemy 2.1)
     launcher = instance["run_launcher"]["config"]
     assert launcher["postgres_password_secret"] == "supplybrain-dagster-postgresql"
-    assert launcher["instance_config_map"] == "supplybrain-instance"
+    assert launcher["instance_config_map"] == "supplybrain-dagster-instance"

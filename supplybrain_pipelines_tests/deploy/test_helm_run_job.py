@@ -7,9 +7,10 @@ the Job with ``construct_dagster_k8s_job`` and hands it to the Kubernetes API cl
 call we replace with a recorder (the Kubernetes client is not ours; there is no API server here).
 In-cluster config loading is skipped the same way.
 
-The run's origin is what the chart's code server reports: the code location's module, its image
-(the chart sets DAGSTER_CURRENT_IMAGE from the deployment's image) and, with
-includeConfigInLaunchedRuns, the deployment's env and Secrets as the run's container context.
+The run's origin is what the chart's code server reports: the code location's module and its
+image (the chart sets DAGSTER_CURRENT_IMAGE from the deployment's image). The values switch
+includeConfigInLaunchedRuns off, so the origin carries no container context of the deployment's
+(the test checks that setting); everything else comes from the run launcher's config.
 """
 
 from __future__ import annotations
@@ -69,19 +70,15 @@ def _project_jobs() -> list[dg.JobDefinition]:
 
 def _origin(values: dict, job_name: str) -> JobPythonOrigin:
     deployment = user_deployment(values)
+    # with it on, the chart would hand the code server's env, Secrets and resources to each run
+    assert deployment["includeConfigInLaunchedRuns"] == {"enabled": False}
     grpc_args = deployment["dagsterApiGrpcArgs"]
     module = grpc_args[grpc_args.index("-m") + 1]
-    env = deployment.get("env") or {}
-    container_context = {"k8s": {
-        "env_secrets": [s["name"] for s in deployment.get("envSecrets", [])],
-        "env_vars": [f"{k}={v}" for k, v in env.items()],
-    }}
     return JobPythonOrigin(job_name, RepositoryPythonOrigin(
         executable_path="/opt/dagster/app/.venv/bin/python",
         code_pointer=ModuleCodePointer(module, "defs", working_directory="/opt/dagster/app"),
         container_image=image_name(deployment["image"]),
         entry_point=["dagster"],
-        container_context=container_context,
     ))
 
 

@@ -136,3 +136,27 @@ def test_storage_is_the_external_postgresql_with_the_password_from_a_secret(
     launcher = instance["run_launcher"]["config"]
     assert launcher["postgres_password_secret"] == "supplybrain-dagster-postgresql"
     assert launcher["instance_config_map"] == "supplybrain-dagster-instance"
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, str(key)))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _leaves(value, (*path, str(i)))
+    else:
+        yield path, node
+
+
+def test_no_credential_is_written_in_the_values(values: dict) -> None:
+    """Keys that name a password, token or key hold Secret names only; no URL carries a user."""
+    secret_names = {"supplybrain-env", "supplybrain-dagster-postgresql"}
+    suspicious = ("password", "token", "secret", "key")
+    for path, value in _leaves(values):
+        if not isinstance(value, str):
+            continue
+        where = ".".join(path)
+        assert "@" not in value or "://" not in value, where
+        if any(word in path[-1].lower() for word in suspicious) and path[-1] != "name":
+            assert value in secret_names, f"{where}: {value!r}"

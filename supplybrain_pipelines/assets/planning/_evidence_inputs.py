@@ -37,9 +37,9 @@ FROM supplybrain.planning_proposals_latest
 
 #: One row per SKU unit of the newest planning run, in article order: settings, the packed
 #: order days and thousandths of the range, its recorded out-of-stock days, its first evidence
-#: in the range (or before it), and the stock recorded at :first_day (the last record on or
-#: before it, else the first after it; one index probe each).
-INPUTS = f"""
+#: in the range (or before it), and (:data:`INPUTS_WITH_STOCK`) the stock recorded at
+#: :first_day: the last record on or before it, else the first after it (one index probe each).
+_INPUTS = f"""
 WITH a AS (
     SELECT sku_unit_id, article_id, color_id, size_id, lead_time_days, target_coverage_days,
            service_level
@@ -63,22 +63,24 @@ SELECT a.sku_unit_id, a.article_id, a.color_id, a.size_id, a.lead_time_days,
        least(s.first_order, h.first_in_stock) - CAST(:start AS date) AS first_in_range,
        CASE WHEN (least(s.first_order, h.first_in_stock) > CAST(:start AS date)) IS NOT FALSE
             THEN ({EVIDENCE_BEFORE})
-            ELSE false END AS evidence_before,
-       COALESCE(before.available, after.available) AS start_stock,
-       COALESCE(before.day, after.day) AS start_stock_day
+            ELSE false END AS evidence_before{{columns}}
 FROM a
 LEFT JOIN series s ON s.sku_unit_id = a.sku_unit_id
 LEFT JOIN range_history h ON h.sku_unit_id = a.sku_unit_id
-LEFT JOIN supplybrain.article_planning_settings aps ON aps.article_id = a.article_id
+LEFT JOIN supplybrain.article_planning_settings aps ON aps.article_id = a.article_id{{joins}}
+ORDER BY a.article_id, a.sku_unit_id
+"""
+INPUTS = _INPUTS.format(columns="", joins="")
+INPUTS_WITH_STOCK = _INPUTS.format(columns=""",
+       COALESCE(before.available, after.available) AS start_stock,
+       COALESCE(before.day, after.day) AS start_stock_day""", joins="""
 LEFT JOIN LATERAL (SELECT o.available, o.day FROM supplybrain.stock_history o
                    WHERE o.sku_unit_id = a.sku_unit_id AND o.day <= :first_day
                    ORDER BY o.day DESC LIMIT 1) before ON true
 LEFT JOIN LATERAL (SELECT o.available, o.day FROM supplybrain.stock_history o
                    WHERE o.sku_unit_id = a.sku_unit_id AND o.day > :first_day
                      AND o.day <= :as_of
-                   ORDER BY o.day LIMIT 1) after ON true
-ORDER BY a.article_id, a.sku_unit_id
-"""
+                   ORDER BY o.day LIMIT 1) after ON true""")
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,9 @@ class EvidenceInputs:
     """Column of the first evidence that the SKU unit could sell (0: on or before first_day,
     ``days``: none)."""
     start_stock: np.ndarray
-    """Stock recorded at ``stock_day`` (0 without a record)."""
+    """Stock recorded at ``stock_day`` (0 without a record, or without a ``stock_day``)."""
     start_stock_day: list
+    """The day of that record (None: none)."""
 
     @property
     def days(self) -> int:
@@ -121,25 +124,32 @@ def newest_run(conn: Connection) -> tuple[date | None, int]:
     return row.as_of, int(row.longest_lead or 0)
 
 
-def read_inputs(conn: Connection, as_of: date, days: int, stock_day: date) -> EvidenceInputs:
+def read_inputs(conn: Connection, as_of: date, days: int,
+                stock_day: date | None = None) -> EvidenceInputs:
     """The newest planning run's SKU units over the ``days`` days ending at ``as_of``, with the
-    stock recorded at ``stock_day``, in the caller's transaction."""
+    stock recorded at ``stock_day`` (None: not asked), in the caller's transaction."""
     start = as_of - timedelta(days=days - 1)
     for setting in INPUT_SETTINGS:
         conn.execute(text(setting))
-    rows = conn.execute(text(INPUTS), {"start": start, "as_of": as_of,
-                                       "first_day": stock_day}).all()
+    query = INPUTS if stock_day is None else INPUTS_WITH_STOCK
+    rows = conn.execute(text(query), {"start": start, "as_of": as_of,
+                                      "first_day": stock_day}).all()
     for setting in AFTER_INPUTS:
         conn.execute(text(setting))
     n = len(rows)
-    c = {name: [getattr(r, name) for r in rows] for name in (
-        "sku_unit_id", "article_id", "color_id", "size_id", "lead_time_days",
-        "target_coverage_days", "service_level", "pack_multiple", "days", "thousandths",
-        "out_days", "first_in_range", "evidence_before", "start_stock", "start_stock_day")}
+    names = ("sku_unit_id", "article_id", "color_id", "size_id", "lead_time_days",
+             "target_coverage_days", "service_level", "pack_multiple", "days", "thousandths",
+             "out_days", "first_in_range", "evidence_before", "start_stock", "start_stock_day")
+    if stock_day is None:
+        names = names[:-2]
+    c = dict(zip(names, (list(column) for column in zip(*rows, strict=True)), strict=True)) \
+        if rows else {name: [] for name in names}
+    c.setdefault("start_stock", [None] * n)
+    c.setdefault("start_stock_day", [None] * n)
     integers = {name: np.array(c[name], dtype=np.int64) for name in (
         "sku_unit_id", "article_id", "color_id", "size_id", "lead_time_days",
         "target_coverage_days", "pack_multiple")}
-    stock = np.array([0.0 if v is None else max(float(v), 0.0) for v in c["start_stock"]])
+    stock = np.maximum(np.nan_to_num(np.array(c["start_stock"], dtype=np.float64)), 0.0)
     return EvidenceInputs(
         as_of=as_of, first_day=start, **{k: integers[k] for k in (
             "sku_unit_id", "article_id", "color_id", "size_id", "lead_time_days")},

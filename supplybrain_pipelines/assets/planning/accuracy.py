@@ -135,7 +135,7 @@ def forecast_accuracy(context: dg.AssetExecutionContext, config: AccuracyConfig,
             lookback = max(config.window_days, MEAN_DAYS, LAST_DAYS)
             span = (max(config.horizon_days, longest_lead, 1)
                     + config.origin_step_days * (config.origins - 1) + lookback)
-            inputs = read_inputs(conn, as_of, span, as_of)
+            inputs = read_inputs(conn, as_of, span)
             n = len(inputs)
             fixed_days = np.full(n, config.horizon_days, dtype=np.int64)
             lead_days = np.maximum(inputs.lead_time_days, 1)

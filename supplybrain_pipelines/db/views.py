@@ -1,8 +1,9 @@
 """The consumer views and the description of each of their columns: the one source.
 
 The views themselves are created by migrations with explicit SQL (``0004``: the two
-``*_latest`` views, ``0005``: the monitoring views, ``0008``: ``planning_health_latest`` again).
-Here each view is declared as a :class:`sqlalchemy.Table` in a MetaData of its own
+``*_latest`` planning views, ``0005``: the monitoring views, ``0008``: ``planning_health_latest``
+again, ``0016``: all five again with the old risk names as deprecated aliases, ``0017``: the
+evidence views). Here each view is declared as a :class:`sqlalchemy.Table` in a MetaData of its own
 (:data:`view_metadata`, never passed to ``create_all``) so that every view column carries a
 one-line ``comment=`` like the columns of the tables in ``db/tables``. A column that a view passes
 through from a table reuses that table column's comment; only computed columns are described

@@ -13,7 +13,7 @@ sandbox_rows = sa.Table(
     sa.Column("table_name", sa.Text, primary_key=True,
               comment="The application table the sandbox's seed inserted the row into."),
     sa.Column("row_id", sa.Integer, primary_key=True, comment="The row's id in that table."),
-    timestamp("seeded_at"),
+    timestamp("seeded_at", "When the sandbox's seed inserted the row."),
     comment="Rows the marketplace sandbox's seed created; `supplybrain sandbox remove` removes "
             "exactly these and what hangs from them.",
 )

@@ -1,4 +1,4 @@
-"""Provenance of the marketplace sandbox's business (migration 0019, owned by
+"""Provenance of the marketplace sandbox's business (migration 0018, owned by
 ``sandbox/seed.py`` and ``sandbox/removal.py``): one row per row that the sandbox's seed
 inserted, so that ``supplybrain sandbox remove`` takes out exactly the sandbox's business."""
 

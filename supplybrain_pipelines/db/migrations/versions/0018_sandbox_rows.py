@@ -7,8 +7,8 @@ nothing of the user's (a size or colour the user had already is never recorded).
 before this migration have no record; their sandbox accounts are recorded here (loopback
 ``base_url`` and one of the sandbox's account names), their master data is not.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-04
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

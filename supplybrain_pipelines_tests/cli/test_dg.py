@@ -104,3 +104,33 @@ def test_supplybrain_env_prints_the_exports_of_the_local_default(tmp_path: Path)
         "export DAGSTER_DISABLE_TELEMETRY=1",
         "export DAGSTER_WEBSERVER_DB_POOL_RECYCLE=0",
     ]
+
+
+def _script_tree(root: Path, dg_status: int) -> Path:
+    """scripts/test in a folder whose bootstrap, dg and pytest are stand-ins (shell scripts)."""
+    (root / "scripts").mkdir(parents=True)
+    (root / ".venv" / "bin").mkdir(parents=True)
+    (root / "scripts" / "test").write_text((PROJECT_ROOT / "scripts" / "test").read_text())
+    stand_ins = {"scripts/bootstrap.sh": "exit 0",
+                 ".venv/bin/dg": f'echo "dg $*" >> calls; exit {dg_status}',
+                 ".venv/bin/pytest": 'echo "pytest $*" >> calls; exit 0'}
+    for name, body in stand_ins.items():
+        (root / name).write_text(f"#!/bin/sh\n{body}\n")
+    for path in [root / "scripts" / "test", *(root / name for name in stand_ins)]:
+        path.chmod(0o755)
+    return root
+
+
+def test_make_test_runs_dg_check_defs_first_and_stops_when_it_fails(tmp_path: Path) -> None:
+    ok = _script_tree(tmp_path / "ok", 0)
+    done = subprocess.run([str(ok / "scripts" / "test"), "-q"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (ok / "calls").read_text() == "dg check defs\npytest -q\n"
+
+    broken = _script_tree(tmp_path / "broken", 1)
+    done = subprocess.run([str(broken / "scripts" / "test"), "-q"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1
+    assert (broken / "calls").read_text() == "dg check defs\n"  # pytest never ran
+    assert "dg check defs failed; pytest was not run." in done.stderr

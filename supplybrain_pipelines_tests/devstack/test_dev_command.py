@@ -107,8 +107,9 @@ def _start_stop_twice(state: Path, pg_port: int, ui_port: int, tmp_path: Path):
         postmaster = _postmaster(state)
         conninfo = f"host=127.0.0.1 port={pg_port} user=postgres"
         with psycopg.connect(f"{conninfo} dbname=supplybrain") as conn:
+            # the old backend's 9 seed rules and slot_busy_pct (migration 0016)
             assert conn.execute("SELECT count(*) FROM supplybrain.monitoring_alert_rules"
-                                ).fetchone() == (9,)
+                                ).fetchone() == (10,)
             # no real account: the sandbox's accounts were registered, pointing at it
             urls = conn.execute("SELECT base_url FROM supplybrain.wb_integration_accounts"
                                 ).fetchall()

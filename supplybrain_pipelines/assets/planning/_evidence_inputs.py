@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Table, delete, text
 
+from supplybrain_pipelines.assets.planning._common import copy_rows
 from supplybrain_pipelines.assets.planning.demand import (
     AFTER_INPUTS,
     EVIDENCE_BEFORE,
@@ -160,3 +161,25 @@ def read_inputs(conn: Connection, as_of: date, days: int,
         recorded_out=recorded_out_matrix(n, days, c["out_days"]),
         first_evidence=first_evidence(days, c["first_in_range"], c["evidence_before"]),
         start_stock=stock, start_stock_day=c["start_stock_day"])
+
+
+def replace_rows(conn: Connection, table: Table, columns: list[str], rows: list[tuple], *,
+                 run_id: str, as_of: date, keep_days: int) -> None:
+    """Write a run's ``rows`` in the caller's transaction: first delete the rows of earlier
+    runs for the same ``as_of`` (one evaluation per day is kept), of this run (a re-executed
+    step), and of as-of days more than ``keep_days`` before ``as_of``."""
+    oldest = as_of - timedelta(days=keep_days)
+    conn.execute(delete(table).where((table.c.as_of == as_of) | (table.c.run_id == run_id)
+                                     | (table.c.as_of < oldest)))
+    copy_rows(conn, table, columns, rows)
+
+
+def check_config(config: object, *, positive: tuple[str, ...],
+                 non_negative: tuple[str, ...] = ()) -> None:
+    """ValueError naming the first setting of ``config`` that is not a whole number ≥ 1
+    (``positive``) or ≥ 0 (``non_negative``); checked before anything is read or written."""
+    for names, least in ((positive, 1), (non_negative, 0)):
+        for name in names:
+            value = getattr(config, name)
+            if value < least:
+                raise ValueError(f"{name} must be ≥ {least}, got {value!r}")

@@ -7,7 +7,8 @@ computes from the days before the origin only, times the horizon, against the ne
 actually ordered over the next ``horizon_days`` days (origins ending by the as-of) and over the
 SKU unit's lead time (origins ``lead time`` days before the as-of, a week apart). Inputs are
 the daily rollups (``_evidence_inputs``). A run replaces the rows of earlier runs for the same
-as-of; ``forecast_accuracy_latest`` shows the newest run, and the catalogue's WAPE and bias are
+as-of and of as-of days more than ``keep_days`` older; ``forecast_accuracy_latest`` shows the
+newest run, and the catalogue's WAPE and bias are
 numbers in the materialisation's metadata, so the asset page plots them over time.
 """
 
@@ -16,14 +17,15 @@ from collections.abc import Iterator
 
 import dagster as dg
 import numpy as np
-from sqlalchemy import delete
 
 from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
-from supplybrain_pipelines.assets.planning._common import GROUP, copy_rows
+from supplybrain_pipelines.assets.planning._common import GROUP
 from supplybrain_pipelines.assets.planning._evidence_inputs import (
     EvidenceInputs,
+    check_config,
     newest_run,
     read_inputs,
+    replace_rows,
 )
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.planning.accuracy import (
@@ -52,6 +54,8 @@ class AccuracyConfig(dg.Config):
     """The fixed horizon: days forecast after each origin."""
     window_days: int = 30
     """The demand method's window before each origin (the demand asset's window_days)."""
+    keep_days: int = 90
+    """Rows of as-of days more than this many days before the newest are deleted."""
 
 
 def origin_columns(inputs: EvidenceInputs, horizon: np.ndarray, origins: int,
@@ -124,9 +128,8 @@ def catalogue_metadata(label: str, f: OriginForecasts) -> dict:
           "last 7 days' mean as baselines.")
 def forecast_accuracy(context: dg.AssetExecutionContext, config: AccuracyConfig,
                       warehouse: PostgresWarehouse) -> dg.MaterializeResult:
-    if min(config.origins, config.origin_step_days, config.horizon_days,
-           config.window_days) < 1:
-        raise ValueError("origins, origin_step_days, horizon_days and window_days must be ≥ 1")
+    check_config(config, positive=("origins", "origin_step_days", "horizon_days",
+                                   "window_days"), non_negative=("keep_days",))
     run_id = context.run.run_id
     extra: dict = {"run_id": run_id}
     with warehouse.transaction() as conn:
@@ -148,10 +151,8 @@ def forecast_accuracy(context: dg.AssetExecutionContext, config: AccuracyConfig,
                     days, config.window_days)
                 rows += list(accuracy_rows(head, inputs, horizon, days, f))
                 extra |= catalogue_metadata(horizon, f)
-            table = t.forecast_accuracy
-            conn.execute(delete(table).where((table.c.as_of == as_of)
-                                             | (table.c.run_id == run_id)))
-            copy_rows(conn, table, COLUMNS, rows)
+            replace_rows(conn, t.forecast_accuracy, COLUMNS, rows, run_id=run_id, as_of=as_of,
+                         keep_days=config.keep_days)
             extra |= {"as_of": as_of.isoformat(), "sku_units": n, "rows_written": len(rows),
                       "horizon_days": config.horizon_days, "origins": config.origins}
     context.log.info(f"forecast accuracy: {extra}" if as_of is not None else

@@ -9,8 +9,8 @@ the ``window_days`` before each block of ``reestimate_every_days`` days, so the 
 sees the future; the simulation (``logic/planning/backtest.py``) starts from the stock the
 history records at the first day, with nothing on order. Not modelled: the fabric and elastic
 minimums (they tie an article's SKU units into one batch), open purchase orders at the start,
-and returns. A run replaces the rows of earlier runs for the same as-of;
-``policy_backtest_latest`` shows the newest run.
+and returns. A run replaces the rows of earlier runs for the same as-of and of as-of days more
+than ``keep_days`` older; ``policy_backtest_latest`` shows the newest run.
 """
 
 
@@ -18,14 +18,15 @@ from datetime import timedelta
 
 import dagster as dg
 import numpy as np
-from sqlalchemy import delete
 
 from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
-from supplybrain_pipelines.assets.planning._common import GROUP, copy_rows
+from supplybrain_pipelines.assets.planning._common import GROUP
 from supplybrain_pipelines.assets.planning._evidence_inputs import (
     EvidenceInputs,
+    check_config,
     newest_run,
     read_inputs,
+    replace_rows,
 )
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.planning.accuracy import rates_at
@@ -48,6 +49,8 @@ class BacktestConfig(dg.Config):
     """The policy's demand rate and σ are recomputed every this many days."""
     window_days: int = 30
     """The demand method's window before each re-estimation (the demand asset's)."""
+    keep_days: int = 90
+    """Rows of as-of days more than this many days before the newest are deleted."""
 
 
 def policy_rates(inputs: EvidenceInputs, config: BacktestConfig) -> tuple[np.ndarray, ...]:
@@ -128,8 +131,8 @@ def backtest_rows(run_id: str, inputs: EvidenceInputs, first_day, days: int, lea
           "unit, article and catalogue.")
 def policy_backtest(context: dg.AssetExecutionContext, config: BacktestConfig,
                     warehouse: PostgresWarehouse) -> dg.MaterializeResult:
-    if min(config.days, config.reestimate_every_days, config.window_days) < 1:
-        raise ValueError("days, reestimate_every_days and window_days must be ≥ 1")
+    check_config(config, positive=("days", "reestimate_every_days", "window_days"),
+                 non_negative=("keep_days",))
     run_id = context.run.run_id
     extra: dict = {"run_id": run_id}
     with warehouse.transaction() as conn:
@@ -146,10 +149,8 @@ def policy_backtest(context: dg.AssetExecutionContext, config: BacktestConfig,
                 pack_multiple=inputs.pack_multiple,
                 reestimate_every=config.reestimate_every_days)
             rows = backtest_rows(run_id, inputs, first_day, config.days, lead, result)
-            table = t.policy_backtest
-            conn.execute(delete(table).where((table.c.as_of == as_of)
-                                             | (table.c.run_id == run_id)))
-            copy_rows(conn, table, COLUMNS, rows)
+            replace_rows(conn, t.policy_backtest, COLUMNS, rows, run_id=run_id, as_of=as_of,
+                         keep_days=config.keep_days)
             extra |= catalogue_metadata(result, inputs, rows)
             extra |= {"as_of": as_of.isoformat(), "days": config.days,
                       "lead_time_raised_to_one": int((inputs.lead_time_days < 1).sum())}

@@ -1,7 +1,8 @@
 """Evidence for the proposals (owned by ``assets/planning/accuracy.py`` and ``backtest.py``):
 how far off the project's demand rate has been (``forecast_accuracy``), and how the stocking
 policy would have done on the brand's own demand (``policy_backtest``). Rows are kept per run;
-a run replaces the rows of earlier runs for the same as-of day, and the ``*_latest`` views
+a run replaces the rows of earlier runs for the same as-of day and deletes those of as-of days
+more than ``keep_days`` older, and the ``*_latest`` views
 (migration 0017) show the newest run.
 """
 
@@ -90,7 +91,7 @@ forecast_accuracy = sa.Table(
     _in("level", ACCURACY_LEVELS),
     _in("horizon", HORIZONS),
     comment="Rolling-origin accuracy of the demand rate per SKU unit, article, demand class and "
-    "catalogue, against two baselines; kept per run (one run per as_of day).",
+    "catalogue, against two baselines; the newest run of each as_of day, kept keep_days (90).",
 )
 
 policy_backtest = sa.Table(
@@ -146,5 +147,6 @@ policy_backtest = sa.Table(
     sa.Index("ix_policy_backtest_computed_at", "computed_at"),
     _in("level", BACKTEST_LEVELS),
     comment="The reorder-point / order-up-to policy replayed day by day on the demand that "
-    "occurred, per SKU unit, article and catalogue; kept per run (one run per as_of day).",
+    "occurred, per SKU unit, article and catalogue; the newest run of each as_of day, kept "
+    "keep_days (90).",
 )

@@ -245,3 +245,35 @@ def test_the_readme_queries_work_for_the_reader_role(seeded, dagster_instance):
                                             ("A1", 6, d("0.0"), d("0.0"), d("0.0"), d("0.0"))]
     # article 1 achieved 0.75 of cycles against 0.9
     assert ("A1", d("0.917"), d("0.750"), 0.9, 5, 4, 850) in [tuple(r) for r in backtest]
+
+
+def test_a_bad_setting_is_refused_and_loses_nothing(seeded, dagster_instance):
+    first = plan(seeded, dagster_instance)
+    assert first.success
+    before = fetch_all(seeded, "SELECT count(*), min(run_id), max(run_id) "
+                       "FROM supplybrain.forecast_accuracy")
+    bad = dg.materialize([forecast_accuracy], instance=dagster_instance,
+                         resources=resources(seeded), raise_on_error=False,
+                         run_config={"ops": {"forecast_accuracy": {"config": {"origins": 0}}}})
+    assert not bad.success
+    failure = next(e for e in bad.all_events if e.is_step_failure)
+    assert "origins must be ≥ 1, got 0" in str(failure.step_failure_data.error.cause.message)
+    assert fetch_all(seeded, "SELECT count(*), min(run_id), max(run_id) "
+                     "FROM supplybrain.forecast_accuracy") == before
+    assert before[0][1] == before[0][2] == first.run_id
+
+
+def test_rows_of_other_days_are_kept_for_keep_days(seeded, dagster_instance):
+    assert plan(seeded, dagster_instance).success
+    execute(seeded, """
+        UPDATE supplybrain.policy_backtest SET as_of = as_of - 91 WHERE level = 'sku_unit';
+        UPDATE supplybrain.policy_backtest SET as_of = as_of - 90 WHERE level = 'article'""")
+    again = plan(seeded, dagster_instance, [policy_backtest])
+    assert again.success
+    # 91 days old: gone; 90 days old: kept; the as-of itself: only the new run's rows
+    assert fetch_all(seeded, """
+        SELECT as_of, level, run_id = :run, count(*) FROM supplybrain.policy_backtest
+        GROUP BY 1, 2, 3 ORDER BY 1, 2""", run=again.run_id) == [
+        (AS_OF - timedelta(days=90), "article", False, 2),
+        (AS_OF, "article", True, 2), (AS_OF, "catalogue", True, 1),
+        (AS_OF, "sku_unit", True, 4)]

@@ -6,7 +6,8 @@ a session of its own (free ports for the UI, the embedded PostgreSQL and the san
 polls: when the UI answers (``/server_info``), when every asset has a materialisation (or, for
 the observed source tables, an observation; GraphQL ``assetNodes``), and the rows of
 ``supplybrain.monitoring_snapshots``. Stops with SIGINT to the ``supplybrain dev`` process and
-prints the numbers; the runs the stack made are listed from Dagster's run storage.
+prints the numbers, each asset's freshness state at the end (the freshness daemon's verdict on
+the policies of ``freshness.py``) and the runs the stack made (Dagster's run storage).
 
     .venv/bin/python bench/first_sync.py [--timeout 900] [--settle 60]
 """
@@ -30,6 +31,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = """{ assetNodes { assetKey { path }
   assetMaterializations(limit: 1) { timestamp } assetObservations(limit: 1) { timestamp } } }"""
+FRESHNESS = "{ assetNodes { assetKey { path } freshnessStatusInfo { freshnessStatus } } }"
 RUNS = """SELECT pipeline_name, status, to_timestamp(start_time), to_timestamp(end_time)
 FROM runs ORDER BY create_timestamp"""
 
@@ -98,6 +100,18 @@ def main() -> int:
             if t_all is not None and time.time() - t_all > args.settle:
                 break
             time.sleep(1)
+        try:  # the freshness daemon's verdict per asset (freshness.py's policies)
+            nodes = httpx.post(f"{ui}/graphql", json={"query": FRESHNESS}, timeout=10).json()[
+                "data"]["assetNodes"]
+            states: dict[str, list[str]] = {}
+            for n in nodes:
+                info = n["freshnessStatusInfo"]
+                states.setdefault(info["freshnessStatus"] if info else "none", []).append(
+                    "/".join(n["assetKey"]["path"]))
+            for state, keys in sorted(states.items()):
+                print(f"freshness {state}: {len(keys)} ({', '.join(sorted(keys))})")
+        except (httpx.HTTPError, KeyError, TypeError) as exc:
+            print(f"freshness: not read ({exc!r})")
         with psycopg.connect(f"host=127.0.0.1 port={pg} user=postgres dbname=dagster") as conn:
             for name, status, start, end in conn.execute(RUNS):
                 took = f"{(end - start).total_seconds():.1f} s" if start and end else "-"

@@ -14,9 +14,11 @@ from supplybrain_pipelines.logic.planning.accuracy import (
     cumulative_days,
     forecasts_at_origins,
     grouped_scores,
+    rates_at,
     wape,
     window_sums,
 )
+from supplybrain_pipelines.logic.planning.demand import demand_stats, in_stock_mask
 
 PROJECT, MEAN_30, LAST_7 = (METHODS.index(m) for m in ("project", "mean_30", "last_7"))
 
@@ -125,3 +127,19 @@ def test_scores_of_a_group_weigh_every_unit_alike():
     per_sku = grouped_scores(np.array([[0], [1]]), 2, actual, forecast,
                              np.ones((2, 1), dtype=bool))
     assert per_sku.wape[0].tolist() == [0.0, 100.0]
+
+
+def test_rows_without_a_unit_get_what_the_demand_method_gives_them():
+    # rows 0 and 2 sell, rows 1 and 3 never do (3 is recorded out on two days)
+    units = np.array([[0.0, 3.0, 0.0, 0.0, 2.0, 0.0], [0.0] * 6, [1.0] * 6, [0.0] * 6])
+    out = np.zeros_like(units, dtype=bool)
+    out[3, :2] = True
+    stats = rates_at(units, out, np.array([0, 0, 0, 2]), np.array([6, 6, 6, 6]), 6)
+    assert stats.days.tolist() == [6, 6, 6, 4]
+    assert stats.rate.tolist()[1::2] == [0.0, 0.0]
+    assert stats.rate[2] == 1.0 and stats.kind.tolist() == [3, 0, 1, 0]
+    assert math.isnan(stats.adi[1]) and math.isnan(stats.cv2[3])
+    # the same as the demand method on every row at once
+    full = demand_stats(units, in_stock_mask(units, out, np.array([0, 0, 0, 2])))
+    for name in ("units", "days", "velocity", "sigma", "kind", "tsb", "rate"):
+        assert getattr(stats, name).tolist() == getattr(full, name).tolist(), name

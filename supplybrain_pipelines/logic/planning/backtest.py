@@ -27,8 +27,8 @@ The position is at the ROP when an order is placed and every earlier order arriv
 so the stock just before its arrival is ROP − (units served over its lead time): a cycle runs
 out only when its lead-time demand exceeds the ROP, the event whose probability the z of the SS
 formula sets (1 − Φ(z)). Cycle service level achieved = 1 − stocked-out cycles / cycles. With
-the project's defaults (L 70, T 60) a seeded normal demand achieves the target within half a
-point (tests); with short, overlapping cycles (L 10, T 10) it measured 88.0 % for a 90 % target.
+the project's defaults (L 70, T 60) a seeded normal demand achieves the target within a point
+(tests); with short, overlapping cycles (L 10, T 10) it measured 88.0 % for a 90 % target.
 
 Nothing here reads a clock, a file or a database, or imports dagster or SQLAlchemy.
 """

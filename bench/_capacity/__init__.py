@@ -1,0 +1,1 @@
+"""The parts of ``bench/capacity_cycle.py``: its code location."""

@@ -21,12 +21,20 @@ after them) through "the run's start": what the run wrote is stamped (``ingested
   cancellation (the mapping is ``assets/unified``'s own SELECT), and no unified line of an
   integration account in the run's time window lacks its raw row.
 
+All 19 are one multi-asset check, ``ingestion_checks``, so they cost an ingest run one step
+(under the multiprocess executor each step is a process of its own; 19 steps made a run about 4x
+longer: ``bench/ingest_checks.py``). It runs once its assets are materialized, and evaluates
+only the checks of the assets the run selected. A check whose SQL fails does not hold back the
+others' results; the step then fails. If one of its assets fails, the step does not run.
+
 None blocks: in ``ingest_job`` only ``orders_daily``/``stock`` follow, and a feed with bad records
 still lands its good ones.
 """
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import dagster as dg
 from dagster._utils.schedules import cron_string_iterator
@@ -208,37 +216,35 @@ def _not_materialized() -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=True, metadata={"verdict": "not materialized yet"})
 
 
-def endpoint_checks(endpoint: Endpoint) -> list[dg.AssetChecksDefinition]:
+def _specs(endpoint: Endpoint) -> list[dg.AssetCheckSpec]:
     """The three checks of one ingestion asset."""
-    name = endpoint.asset.key.to_user_string()
+    name, asset = endpoint.asset.key.to_user_string(), endpoint.asset
+    return [
+        dg.AssetCheckSpec("quarantine_share_low", asset=asset, description=(
+            f"The share of records the run quarantined among those it read for {name}: fails "
+            f"as WARN above {QUARANTINE_WARN_SHARE:.0%}, as ERROR above "
+            f"{QUARANTINE_ERROR_SHARE:.0%}.")),
+        dg.AssetCheckSpec("barcodes_matched", asset=asset, description=(
+            f"WARN when the run of {name} saw items (WB barcodes, MoySklad assortment items) "
+            "that match no SKU unit; they are in unmatched_items.")),
+        dg.AssetCheckSpec("accounts_fresh", asset=asset, description=(
+            f"WARN for an active {endpoint.kind} account whose last success on "
+            f"{endpoint.health} is older than {MISSED_CADENCES} ingest cadences "
+            f"({STALE_AFTER.total_seconds() / 60:g} minutes).")),
+    ]
 
-    @dg.asset_check(asset=endpoint.asset, name="quarantine_share_low",
-                    description=f"The share of records the run quarantined among those it read "
-                    f"for {name}: fails as WARN above {QUARANTINE_WARN_SHARE:.0%}, as ERROR "
-                    f"above {QUARANTINE_ERROR_SHARE:.0%}.")
-    def quarantine_share_low(context: dg.AssetCheckExecutionContext,
-                             warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-        run = latest_run(context.instance, endpoint.asset.key)
-        return _not_materialized() if run is None else quarantine_in_run(warehouse, endpoint,
-                                                                         run)
 
-    @dg.asset_check(asset=endpoint.asset, name="barcodes_matched",
-                    description=f"WARN when the run of {name} saw items (WB barcodes, MoySklad "
-                    "assortment items) that match no SKU unit; they are in unmatched_items.")
-    def barcodes_matched(context: dg.AssetCheckExecutionContext,
-                         warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-        run = latest_run(context.instance, endpoint.asset.key)
-        return _not_materialized() if run is None else unmatched_in_run(warehouse, endpoint,
-                                                                        run.since)
-
-    @dg.asset_check(asset=endpoint.asset, name="accounts_fresh",
-                    description=f"WARN for an active {endpoint.kind} account whose last success "
-                    f"on {endpoint.health} is older than {MISSED_CADENCES} ingest cadences "
-                    f"({STALE_AFTER.total_seconds() / 60:g} minutes).")
-    def accounts_fresh(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
+def evaluate(instance: dg.DagsterInstance, warehouse: PostgresWarehouse, endpoint: Endpoint,
+             check: str) -> dg.AssetCheckResult:
+    """One of the three checks of ``endpoint``'s asset."""
+    if check == "accounts_fresh":
         return stale_accounts(warehouse, endpoint)
-
-    return [quarantine_share_low, barcodes_matched, accounts_fresh]
+    run = latest_run(instance, endpoint.asset.key)
+    if run is None:
+        return _not_materialized()
+    if check == "quarantine_share_low":
+        return quarantine_in_run(warehouse, endpoint, run)
+    return unmatched_in_run(warehouse, endpoint, run.since)
 
 
 _COLUMNS = ("channel, account_id, order_id, ordered_at, item_key, barcode, article_id, "
@@ -286,15 +292,52 @@ def reconcile_orders(warehouse: PostgresWarehouse, since: datetime) -> dg.AssetC
                            extra={"run_started": since.isoformat()})
 
 
-@dg.asset_check(asset="orders", description="Every raw WB order / MoySklad position the run "
-                "wrote that maps to a SKU unit has its unified line (same SKU unit, quantity, "
-                "cancellation), and no unified line of an integration account in the run's "
-                "time window lacks its raw row.")
-def orders_reconcile(context: dg.AssetCheckExecutionContext,
-                     warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
-    run = latest_run(context.instance, dg.AssetKey("orders"))
-    return _not_materialized() if run is None else reconcile_orders(warehouse, run.since)
+ORDERS_SPEC = dg.AssetCheckSpec(
+    "orders_reconcile", asset="orders", description="Every raw WB order / MoySklad position "
+    "the run wrote that maps to a SKU unit has its unified line (same SKU unit, quantity, "
+    "cancellation), and no unified line of an integration account in the run's time window "
+    "lacks its raw row.")
 
 
-INGEST_CHECKS = [check for endpoint in ENDPOINTS for check in endpoint_checks(endpoint)]
-INGEST_CHECKS.append(orders_reconcile)
+def _evaluations(instance: dg.DagsterInstance, warehouse: PostgresWarehouse
+                 ) -> Iterator[tuple[dg.AssetCheckSpec, Callable[[], dg.AssetCheckResult]]]:
+    """Every check of this module with how to evaluate it."""
+    for endpoint in ENDPOINTS:
+        for spec in _specs(endpoint):
+            yield spec, partial(evaluate, instance, warehouse, endpoint, spec.name)
+
+    def orders() -> dg.AssetCheckResult:
+        run = latest_run(instance, ORDERS_SPEC.asset_key)
+        return _not_materialized() if run is None else reconcile_orders(warehouse, run.since)
+
+    yield ORDERS_SPEC, orders
+
+
+@dg.multi_asset_check(
+    specs=[*(spec for endpoint in ENDPOINTS for spec in _specs(endpoint)), ORDERS_SPEC],
+    can_subset=True,
+    description="The three checks of every ingestion asset and the reconciliation of orders, "
+    "in one step (under the multiprocess executor a step is a process: one step per check "
+    "made an ingest run 4x longer, bench/ingest_checks.py); only those of the assets the run "
+    "selected.")
+def ingestion_checks(context: dg.AssetCheckExecutionContext, warehouse: PostgresWarehouse
+                     ) -> Iterator[dg.AssetCheckResult]:
+    """Each selected check's result; a check whose SQL fails does not hold back the others'
+    (the first error is raised once they are all out, which fails the step)."""
+    errors = []
+    for spec, evaluate_check in _evaluations(context.instance, warehouse):
+        if spec.key not in context.selected_asset_check_keys:
+            continue
+        try:
+            result = evaluate_check()
+        except Exception as error:  # noqa: BLE001 - raised below, once the others are out
+            errors.append(error)
+            continue
+        yield dg.AssetCheckResult(asset_key=spec.asset_key, check_name=spec.name,
+                                  passed=result.passed, severity=result.severity,
+                                  metadata=result.metadata)
+    if errors:
+        raise errors[0]
+
+
+INGEST_CHECKS = [ingestion_checks]

@@ -146,3 +146,19 @@ def test_the_code_locations_jobs_carry_the_checks_of_their_assets():
         ("demand", "demand_is_sound"), ("demand", "demand_is_plausible"),
         ("supply", "supply_is_sound"), ("planning_proposals", "proposals_are_complete"),
         ("bundle_risk", "bundle_risk_is_complete")}
+
+
+def test_materializing_one_feed_evaluates_only_its_checks(seeded_db, dagster_instance):
+    from supplybrain_pipelines.assets.ingest import wb_orders
+
+    result = dg.materialize(
+        [wb_orders, *CHECKS], instance=dagster_instance,
+        resources={"warehouse": PostgresWarehouse(database_url=url_text(seeded_db)),
+                   "marketplace": MarketplaceApi(wb_min_interval_seconds=0)},
+        run_config={"ops": {"wb_orders": {"config": {
+            "backfill_days": (date.today() - date(2026, 8, 1)).days,
+            "page_budget_seconds": None}}}})
+    assert result.success
+    found = evaluations(result)
+    assert set(found) == {("wb_orders", check) for check in ENDPOINT_CHECKS}
+    assert all(e.passed for e in found.values())

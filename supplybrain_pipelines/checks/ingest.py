@@ -93,9 +93,11 @@ class Endpoint:
     """One ingestion asset and the names its endpoint has in the state tables."""
 
     asset: dg.AssetsDefinition
+    #: The account kind (``account_health.account_kind``, ``quarantine.account_kind``).
     kind: str
-    #: ``account_health.endpoint`` and ``quarantine.endpoint``
+    #: ``account_health.endpoint``
     health: str
+    #: ``quarantine.endpoint``
     quarantine: str
     #: The account table (``wb_integration_accounts`` …).
     accounts: str

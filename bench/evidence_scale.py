@@ -22,7 +22,9 @@ What it does:
    creating the instance to ``materialize`` returning; per step, the run's STEP_START /
    STEP_SUCCESS timestamps give its wall time, and SQLAlchemy's cursor events its SQL time
    (reading the inputs, the COPY of the rows, the row count). The child reports its peak RSS
-   (``getrusage(RUSAGE_SELF).ru_maxrss``: the pipeline's process, not PostgreSQL's backends).
+   (``getrusage(RUSAGE_SELF).ru_maxrss``: the pipeline's process, not PostgreSQL's backends)
+   and the CPU seconds it used (user + system), which depend less on the machine's load than
+   the wall time.
 5. Prints the medians (min..max) and PASS/FAIL against the issue's targets: both assets
    together ≤ 30 s and ≤ 1 GiB. It never asserts on timings.
 """
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -67,6 +70,8 @@ def child(url_text: str, days: int) -> None:
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", before)
     sa.event.listen(sa.engine.Engine, "after_cursor_execute", after)
     start = time.perf_counter()
+    at_start = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_at_start = at_start.ru_utime + at_start.ru_stime
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         [forecast_accuracy, policy_backtest], instance=instance,
@@ -74,6 +79,7 @@ def child(url_text: str, days: int) -> None:
         run_config={"ops": {"policy_backtest": {"config": {"days": days}}}},
         raise_on_error=False)
     seconds = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     steps: dict[str, dict] = {}
     for entry in instance.all_logs(result.run_id):
         event = entry.dagster_event
@@ -95,6 +101,7 @@ def child(url_text: str, days: int) -> None:
             metadata[name] = {k: v.value for k, v in event.metadata.items()
                               if isinstance(v.value, int | float)}
     print(json.dumps({"success": result.success, "import_s": import_s, "seconds": seconds,
+                      "cpu_s": usage.ru_utime + usage.ru_stime - cpu_at_start,
                       "rss_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "steps": {k: {n: v for n, v in s.items() if n not in ("start", "end")}
                                 for k, s in steps.items()},
@@ -168,7 +175,9 @@ def main() -> int:
                 return 1
             run = json.loads(lines[-1])
             runs.append(run)
-            say(f"run {repetition + 1}: {run['seconds']:.1f} s end to end, peak RSS "
+            say(f"run {repetition + 1}: {run['seconds']:.1f} s end to end "
+                f"({run['cpu_s']:.1f} CPU s in the pipeline's process, load "
+                f"{os.getloadavg()[0]:.1f}), peak RSS "
                 f"{run['rss_peak_mib']:.0f} MiB, success {run['success']}; " + ", ".join(
                     f"{k} {s.get('seconds', float('nan')):.1f} s (SQL {s.get('sql', 0):.1f} s)"
                     for k, s in run["steps"].items()))
@@ -181,6 +190,8 @@ def main() -> int:
             f"{verdict(statistics.median(seconds) <= TARGET_SECONDS)}")
         say(f"  peak RSS    {_spread(rss, '{:.0f}')} MiB target <= {TARGET_RSS_MIB:.0f} MiB "
             f"{verdict(max(rss) <= TARGET_RSS_MIB)}")
+        say(f"  CPU         {_spread([r['cpu_s'] for r in runs])} s of the pipeline's process "
+            "(user + system; PostgreSQL's backends not counted)")
         say(f"  imports     {_spread([r['import_s'] for r in runs])} s (not in end to end)")
         for step in sorted(runs[0]["steps"]):
             say(f"  {step:<18} {_spread([r['steps'][step]['seconds'] for r in runs])} s, "

@@ -277,3 +277,32 @@ def test_rows_of_other_days_are_kept_for_keep_days(seeded, dagster_instance):
         (AS_OF - timedelta(days=90), "article", False, 2),
         (AS_OF, "article", True, 2), (AS_OF, "catalogue", True, 1),
         (AS_OF, "sku_unit", True, 4)]
+
+
+def test_bundle_orders_count_for_each_recipe_colour(seeded, dagster_instance):
+    # a 2-pack of article 2 (colours 1 and 2) in size 3, 4 ordered every day: 4 units a day of
+    # SKU units 5 (colour 1) and 6 (colour 2), and nothing of either on its own
+    execute(seeded, """
+        INSERT INTO supplybrain.color (id, inner_code) VALUES (2, 'C2');
+        INSERT INTO supplybrain.sku_unit (id, article_id, color_id, size_id)
+        VALUES (5, 2, 1, 3), (6, 2, 2, 3);
+        INSERT INTO supplybrain.bundle_type (id, code, name) VALUES (1, 'P2', '2-pack');
+        INSERT INTO supplybrain.bundle_recipe (article_id, bundle_type_id, color_id, position)
+        VALUES (2, 1, 1, 1), (2, 1, 2, 2);""")
+    execute(seeded, """
+        INSERT INTO supplybrain.orders_daily (day, channel, account_id, item_key, article_id,
+            bundle_type_id, color_id, size_id, sku_unit_id, units_ordered, units_cancelled,
+            units_net, revenue)
+        SELECT d::date, 'wb', 1, 'bundle-2-3', 2, 1, NULL, 3, NULL, 4, 0, 4, 0
+        FROM generate_series(CAST(:first AS date), CAST(:as_of AS date), interval '1 day') d
+        """, first=AS_OF - timedelta(days=HISTORY_DAYS), as_of=AS_OF)
+    assert plan(seeded, dagster_instance).success
+    accuracy = fetch_all(seeded, """
+        SELECT sku_unit_id, origins, actual_units, forecast_units, wape
+        FROM supplybrain.forecast_accuracy_latest
+        WHERE level = 'sku_unit' AND horizon = 'fixed' AND sku_unit_id IN (5, 6)
+        ORDER BY 1""")
+    assert accuracy == [(5, 2, 112.0, 112.0, 0.0), (6, 2, 112.0, 112.0, 0.0)]
+    assert fetch_all(seeded, """
+        SELECT sku_unit_id, units_demanded FROM supplybrain.policy_backtest_latest
+        WHERE sku_unit_id IN (5, 6) ORDER BY 1""") == [(5, 120.0), (6, 120.0)]

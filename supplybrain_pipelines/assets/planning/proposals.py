@@ -54,8 +54,9 @@ ORDER BY d.article_id, sz.sort_order, d.sku_unit_id
           description="What to produce per article × colour × size: safety stock, reorder "
           "point, order-up-to target and the recommended quantity after fabric, elastic and "
           "pack minimums (deferred, or raised and flagged, when the minimums would create more "
-          "than max_minimum_cover_days of cover), with days of cover, stock-out date, risk "
-          "level, limiting constraint and a JSON explanation of every step. Kept per run.")
+          "than max_minimum_cover_days of cover), with days of cover, stock-out date, cover "
+          "risk (cover_risk), limiting constraint and a JSON explanation of every step. Kept "
+          "per run.")
 def planning_proposals(context: dg.AssetExecutionContext,
                        warehouse: PostgresWarehouse) -> dg.MaterializeResult:
     run_id = context.run.run_id

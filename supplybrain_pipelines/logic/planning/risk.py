@@ -19,7 +19,9 @@ Reference: safety 7, alert 14, avg 2.0/day: totals 8 → critical (d = 4), 20 �
 
 The table is written once, for arrays (:func:`risk_levels`, which ``planning_proposals`` runs on
 the whole catalogue); :func:`classify_bundle_risk` and :func:`bundle_risk_level` check one value
-and read the same code.
+and read the same code. The same table gives two stored notions: ``bundle_risk.risk_level`` (an
+article × bundle type: bundles assembled from stock) and ``planning_proposals.cover_risk`` /
+``planning_health.worst_cover_risk`` (a SKU unit's on-hand cover against its demand).
 """
 
 from __future__ import annotations

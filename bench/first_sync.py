@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -128,6 +129,7 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+        shutil.rmtree(clone, ignore_errors=True)  # its .venv and state: ~300 MB
     print(f"log: {work / 'dev.log'}")
     if t_all is None:
         print("FAIL: not every asset landed")

@@ -13,13 +13,14 @@ The settings (lead time, coverage, service level) are those the run resolved
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 from sqlalchemy import Connection, Table, delete, text
 
-from supplybrain_pipelines.assets.planning._common import copy_rows
+from supplybrain_pipelines.assets.planning._common import copy_text
 from supplybrain_pipelines.assets.planning.demand import (
     AFTER_INPUTS,
     EVIDENCE_BEFORE,
@@ -163,6 +164,20 @@ def read_inputs(conn: Connection, as_of: date, days: int,
         start_stock=stock, start_stock_day=c["start_stock_day"])
 
 
+#: Rows per COPY block: the server stores one block while the next is formatted.
+BLOCK_ROWS = 8192
+
+
+def copy_blocks(rows: list[tuple]) -> Iterator[str]:
+    """``rows`` as COPY text blocks: ``\\N`` for None, ``str`` of everything else (numbers,
+    dates, and texts of our own without a tab, newline or backslash: levels, horizons, class
+    names, run ids). Formatting forecast_accuracy's 97k rows at 48k SKU units took 0.7 s,
+    psycopg's ``write_row`` 1.5 s (profiled on the bench's data, loaded machine)."""
+    for first in range(0, len(rows), BLOCK_ROWS):
+        yield "".join("\t".join("\\N" if v is None else str(v) for v in row) + "\n"
+                      for row in rows[first:first + BLOCK_ROWS])
+
+
 def replace_rows(conn: Connection, table: Table, columns: list[str], rows: list[tuple], *,
                  run_id: str, as_of: date, keep_days: int) -> None:
     """Write a run's ``rows`` in the caller's transaction: first delete the rows of earlier
@@ -171,7 +186,7 @@ def replace_rows(conn: Connection, table: Table, columns: list[str], rows: list[
     oldest = as_of - timedelta(days=keep_days)
     conn.execute(delete(table).where((table.c.as_of == as_of) | (table.c.run_id == run_id)
                                      | (table.c.as_of < oldest)))
-    copy_rows(conn, table, columns, rows)
+    copy_text(conn, table, columns, copy_blocks(rows))
 
 
 def check_config(config: object, *, positive: tuple[str, ...],

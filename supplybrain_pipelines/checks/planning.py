@@ -22,7 +22,7 @@ import dagster as dg
 from sqlalchemy import text
 
 from supplybrain_pipelines.assets.planning import bundle_risk, demand, planning_proposals, supply
-from supplybrain_pipelines.assets.planning._common import ACTIVE_SKUS
+from supplybrain_pipelines.assets.planning._common import ACTIVE_ARTICLES, ACTIVE_SKUS
 from supplybrain_pipelines.checks._result import problem_counts, problems_result
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 
@@ -198,14 +198,6 @@ def proposals_are_complete(warehouse: PostgresWarehouse) -> dg.AssetCheckResult:
     return problems_result(found, severity=dg.AssetCheckSeverity.ERROR,
                            extra={"run_id": run_id or "none"})
 
-
-#: Articles not switched off (``ACTIVE_SKUS``' rule, per article).
-ACTIVE_ARTICLES = """
-SELECT ar.id AS article_id FROM supplybrain.article ar
-WHERE NOT EXISTS (SELECT 1 FROM supplybrain.planning_settings ps
-                  WHERE ps.article_id = ar.id AND NOT ps.is_active)
-  AND NOT EXISTS (SELECT 1 FROM supplybrain.article_planning_settings aps
-                  WHERE aps.article_id = ar.id AND NOT aps.include_in_planning)"""
 
 #: The bundle types ``bundle_risk`` is meant to classify (``risk.BUNDLES``' ``types``): those an
 #: article sells under a WB bundle barcode, and those it has a recipe for with a recipe colour

@@ -26,6 +26,14 @@ WHERE NOT EXISTS (SELECT 1 FROM supplybrain.planning_settings ps
                   WHERE aps.article_id = su.article_id AND NOT aps.include_in_planning)
 """
 
+#: Articles that planning covers (``ACTIVE_SKUS``' rule, per article).
+ACTIVE_ARTICLES = """
+SELECT ar.id AS article_id FROM supplybrain.article ar
+WHERE NOT EXISTS (SELECT 1 FROM supplybrain.planning_settings ps
+                  WHERE ps.article_id = ar.id AND NOT ps.is_active)
+  AND NOT EXISTS (SELECT 1 FROM supplybrain.article_planning_settings aps
+                  WHERE aps.article_id = ar.id AND NOT aps.include_in_planning)"""
+
 
 class PlanningConfig(dg.Config):
     """Run config of the planning assets."""

@@ -14,7 +14,7 @@ import dagster as dg
 from sqlalchemy import delete, select, text
 
 from supplybrain_pipelines.assets._metadata import OWNERS, table_metadata
-from supplybrain_pipelines.assets.planning._common import GROUP
+from supplybrain_pipelines.assets.planning._common import ACTIVE_ARTICLES, GROUP
 from supplybrain_pipelines.assets.planning._preview import health_preview
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.logic.planning.risk import RISK_PRIORITY, classify_bundle_risk
@@ -39,13 +39,16 @@ PER_SIZE = """
 #: ``sales`` adds the barcodes' float rates in barcode order, so the total (and the days of cover
 #: printed in the explanation) does not depend on the order the rows were stored in.
 BUNDLES = f"""
-WITH types AS (
+WITH active AS ({ACTIVE_ARTICLES}),
+types AS (
     SELECT DISTINCT article_id, bundle_type_id FROM supplybrain.article_wb_mapping
     WHERE bundle_type_id IS NOT NULL AND size_id IS NOT NULL
+      AND article_id IN (SELECT article_id FROM active)
     UNION
     SELECT DISTINCT r.article_id, r.bundle_type_id FROM supplybrain.bundle_recipe r
     WHERE EXISTS (SELECT 1 FROM supplybrain.sku_unit su
                   WHERE su.article_id = r.article_id AND su.color_id = r.color_id)
+      AND r.article_id IN (SELECT article_id FROM active)
 ),
 ready AS (
     SELECT m.article_id, m.bundle_type_id, sum(s.quantity) AS q

@@ -44,15 +44,16 @@ def test_upgrade_applies_the_revisions_then_has_nothing_to_do(empty_db_url):
     assert first.returncode == 0, first.stderr
     assert first.stdout.rstrip().endswith(": applied " + ", ".join(all_revisions()))
     assert current_revision(empty_db_url) == head_revision()
+    # The old backend's 9 seed rules, and 0016's slot_busy_pct above 80.
     assert fetch_all(empty_db_url,
-                     "SELECT count(*) FROM supplybrain.monitoring_alert_rules") == [(9,)]
+                     "SELECT count(*) FROM supplybrain.monitoring_alert_rules") == [(10,)]
 
     second = supplybrain("db", "upgrade", env=env)
     assert second.returncode == 0, second.stderr
     assert second.stdout.rstrip().endswith("already at the latest revision, nothing to do")
     assert "applied" not in second.stdout
     assert fetch_all(empty_db_url,
-                     "SELECT count(*) FROM supplybrain.monitoring_alert_rules") == [(9,)]
+                     "SELECT count(*) FROM supplybrain.monitoring_alert_rules") == [(10,)]
 
 
 def test_upgrade_against_a_closed_port_fails_in_one_line():

@@ -182,7 +182,15 @@ def test_every_variable_set_is_read_by_the_code_or_dagster(values: dict) -> None
     launcher_vars = [v.split("=", 1) for v in
                      values["runLauncher"]["config"]["k8sRunLauncher"]["envVars"]]
     set_vars = {**dict(launcher_vars), **user_deployment(values)["env"]}
-    assert set(set_vars) == {"PYTHONPATH"}
+    assert set(set_vars) == {"PYTHONPATH", "DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT"}
+    # read by Dagster's multiprocess executor when a job sets no max_concurrent of its own
+    import inspect
+
+    from dagster._core.executor import multiprocess
+
+    source = inspect.getsource(multiprocess.MultiprocessExecutor.__init__)
+    assert 'os.getenv("DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT")' in source
+    assert int(set_vars["DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT"]) == 2
     pystartup = set_vars["PYTHONPATH"]
     assert pystartup == dict(launcher_vars)["PYTHONPATH"] == user_deployment(values)["env"][
         "PYTHONPATH"]

@@ -49,7 +49,8 @@ SENTINELS = {
     "DAGSTER_PG_PASSWORD": "sentinel-pg-password-31f0",
 }
 #: Environment entries a run container may carry as literal values: none of them is a secret.
-LITERAL_ENV_ALLOWED = {"DAGSTER_HOME", "DAGSTER_RUN_JOB_NAME", "PYTHONPATH"}
+LITERAL_ENV_ALLOWED = {"DAGSTER_HOME", "DAGSTER_RUN_JOB_NAME", "PYTHONPATH",
+                       "DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT"}
 
 
 class RecordingBatchApi:
@@ -170,6 +171,8 @@ def test_every_run_carries_the_chosen_resources(launched) -> None:
     for name, job in jobs.items():
         (container,) = _containers(job)
         assert container["resources"] == chosen, name
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["DAGSTER_MULTIPROCESS_EXECUTOR_MAX_CONCURRENT"] == "2", name
 
 
 def test_jobs_are_labelled_for_kubectl(launched) -> None:

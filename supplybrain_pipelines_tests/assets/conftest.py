@@ -1,4 +1,5 @@
-"""Fixtures shared by the asset tests."""
+"""Fixtures shared by the asset tests (``sandbox`` and ``seeded_db`` for a module that defines
+``business``: fixtures_sandbox.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sqlalchemy as sa
 
 from supplybrain_pipelines.sandbox.generator import generate_business
 from supplybrain_pipelines.sandbox.seed import load_master_data
+from supplybrain_pipelines_tests.fixtures_sandbox import sandbox, seeded_db  # noqa: F401
 
 
 @pytest.fixture

@@ -33,22 +33,6 @@ def business() -> Business:
     return generate_business(seed=11, articles=6)  # as of today: the backfill horizon is real
 
 
-@pytest.fixture
-def sandbox(business) -> Iterator[SandboxServer]:
-    with SandboxServer(business, page_cap=300) as server:
-        yield server
-
-
-@pytest.fixture
-def seeded_db(migrated_db_url, business, sandbox):
-    engine = sa.create_engine(migrated_db_url)
-    with engine.begin() as conn:
-        load_master_data(conn, business)
-        register_accounts(conn, business, sandbox.url)
-    engine.dispose()
-    return migrated_db_url
-
-
 def ingest(url, instance, **config) -> dg.ExecuteInProcessResult:
     # Read everything whatever the clock says: the page budget stops at the next monitoring
     # tick (assets/ingest/test_page_budget.py tests it with page_budget_seconds=0).

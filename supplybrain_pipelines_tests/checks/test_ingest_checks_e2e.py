@@ -4,12 +4,10 @@ passing on the sandbox's clean business, failing on malformed and unknown record
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
 import pytest
-import sqlalchemy as sa
 
 from supplybrain_pipelines.assets.ingest import INGEST_ASSETS
 from supplybrain_pipelines.assets.unified import orders_and_rollup, stock
@@ -20,8 +18,6 @@ from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 from supplybrain_pipelines.sandbox.generator import generate_business
 from supplybrain_pipelines.sandbox.malformed import KINDS
 from supplybrain_pipelines.sandbox.model import Business
-from supplybrain_pipelines.sandbox.seed import load_master_data, register_accounts
-from supplybrain_pipelines.sandbox.server import SandboxServer
 from supplybrain_pipelines_tests.fixtures_db import execute, url_text
 
 ENDPOINT_ASSETS = ("wb_orders", "wb_sales", "wb_stocks", "moysklad_assortment",
@@ -33,22 +29,6 @@ ENDPOINT_CHECKS = ("quarantine_share_low", "barcodes_matched", "accounts_fresh")
 def business() -> Business:
     # a fixed day, so that the counts below are the same every day (read back to it)
     return generate_business(seed=11, as_of=date(2026, 11, 1), days=60, articles=3)
-
-
-@pytest.fixture
-def sandbox(business) -> Iterator[SandboxServer]:
-    with SandboxServer(business, page_cap=300) as server:
-        yield server
-
-
-@pytest.fixture
-def seeded_db(migrated_db_url, business, sandbox):
-    engine = sa.create_engine(migrated_db_url)
-    with engine.begin() as conn:
-        load_master_data(conn, business)
-        register_accounts(conn, business, sandbox.url)
-    engine.dispose()
-    return migrated_db_url
 
 
 def run_ingest_job(url, instance) -> dg.ExecuteInProcessResult:

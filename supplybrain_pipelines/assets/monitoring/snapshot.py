@@ -173,12 +173,12 @@ def should_announce(previous: str | None, current: str) -> bool:
     deps=["wb_integration_accounts", "moysklad_integration_accounts", "monitoring_alert_rules",
           "orders", "stock", "bundle_risk", "planning_proposals"],
     check_specs=[BUSINESS_STATUS],  # freshness policy: freshness.py
-    description="One row per 15-minute window: the old backend's 11 counters (bundle_risk_*: "
+    description="One row per 15-minute window: the old backend's 11 counters (`bundle_risk_*`: "
     "bundle_risk entries, not planning's cover risk), sync health, order volume against last "
     "week, data watermarks, quarantine counts and the run slot's busy share and longest queue "
     "wait over the hour before the window; the alert rules "
     "evaluated on it and the overall status (the business_status check: red when critical, "
-    "a warning when warning). Consumers read the monitoring_* views.")
+    "a warning when warning). Consumers read the `monitoring_*` views.")
 def monitoring_snapshot(context: dg.AssetExecutionContext, config: SnapshotConfig,
                         warehouse: PostgresWarehouse,
                         notifier: WebhookNotifier) -> dg.MaterializeResult:

@@ -36,23 +36,26 @@ from supplybrain_pipelines.db import tables as t
 #: The account tables by account kind, as ``ingest_cursors.account_kind`` names them.
 ACCOUNT_TABLES = {"wb": t.wb_integration_accounts, "moysklad": t.moysklad_integration_accounts}
 
-#: Every table with an ``account_id`` column, and the column that says which kind of account it
-#: is (None: the table holds one kind only, given instead). A test fails when a table with an
+#: Every table with an ``account_id`` column, and how it tells the account's kind: a column and
+#: that column's value for each kind it holds (``stock`` names MoySklad's stores channel
+#: ``own``), or no column for a table of one kind. A test fails when a table with an
 #: ``account_id`` is missing here.
-ACCOUNT_SCOPED: dict[str, tuple[str | None, str | None]] = {
-    "ingest_cursors": ("account_kind", None),
-    "account_health": ("account_kind", None),
-    "quarantine": ("account_kind", None),
-    "unmatched_items": ("source", None),
-    "orders": ("channel", None),
-    "orders_daily": ("channel", None),
-    "stock": ("channel", None),
-    "wb_orders": (None, "wb"),
-    "wb_sales": (None, "wb"),
-    "wb_stocks": (None, "wb"),
-    "ms_customer_orders": (None, "moysklad"),  # its positions go with it (ON DELETE CASCADE)
-    "ms_assortment": (None, "moysklad"),
-    "ms_stocks": (None, "moysklad"),
+_BOTH = {"wb": "wb", "moysklad": "moysklad"}
+ACCOUNT_SCOPED: dict[str, tuple[str | None, dict[str, str | None]]] = {
+    "ingest_cursors": ("account_kind", _BOTH),
+    "account_health": ("account_kind", _BOTH),
+    "quarantine": ("account_kind", _BOTH),
+    "unmatched_items": ("source", _BOTH),
+    "orders": ("channel", _BOTH),
+    "orders_daily": ("channel", _BOTH),
+    "stock": ("channel", {"wb": "wb", "moysklad": "own"}),
+    "wb_orders": (None, {"wb": None}),
+    "wb_sales": (None, {"wb": None}),
+    "wb_stocks": (None, {"wb": None}),
+    # its positions go with it (ON DELETE CASCADE)
+    "ms_customer_orders": (None, {"moysklad": None}),
+    "ms_assortment": (None, {"moysklad": None}),
+    "ms_stocks": (None, {"moysklad": None}),
 }
 
 #: Master-data tables the seed fills and the removal empties of the sandbox's rows, in the
@@ -142,13 +145,13 @@ def _remove_accounts(conn: Connection, removal: Removal) -> None:
         ids = seeded(conn, account_table.name)
         if not ids:
             continue
-        for name, (kind_column, only_kind) in ACCOUNT_SCOPED.items():
-            table = tables[name]
-            if only_kind is not None and only_kind != kind:
+        for name, (kind_column, values) in ACCOUNT_SCOPED.items():
+            if kind not in values:
                 continue
+            table = tables[name]
             where = table.c.account_id.in_(ids)
             if kind_column is not None:
-                where = sa.and_(where, table.c[kind_column] == kind)
+                where = sa.and_(where, table.c[kind_column] == values[kind])
             removal.add(name, _delete(conn, table, where))
         removal.add(account_table.name, _delete(conn, account_table,
                                                 account_table.c.id.in_(ids)))

@@ -52,10 +52,22 @@ def _order(conn, channel: str, account_id: int, order_id: str, code: str) -> Non
         last_change_at=now))
 
 
+def _stock(conn, channel: str, account_id: int, code: str) -> None:
+    unit = conn.execute(sa.text(
+        "SELECT u.id, u.article_id FROM supplybrain.sku_unit u JOIN supplybrain.article a "
+        "ON a.id = u.article_id WHERE a.code = :code ORDER BY u.id LIMIT 1"),
+        {"code": code}).one()
+    conn.execute(sa.insert(t.stock).values(
+        channel=channel, account_id=account_id, location="NSK", item_key=f"sku:{unit.id}",
+        sku_unit_id=unit.id, article_id=unit.article_id, quantity=5,
+        as_of=datetime(2026, 5, 14, tzinfo=UTC)))
+
+
 @pytest.fixture
 def seeded(migrated_db_url, sandbox):
     """The user's rows, then the sandbox's seed, then rows of the running pipeline: a sandbox
-    WB order of MC-1001 with its cursor and a proposal row, and an imported order of MC-1002."""
+    WB order of MC-1001 with its cursor and a planning-health row, stock of MC-1003 in a
+    sandbox MoySklad store, and an imported order of MC-1002."""
     eng = engine(migrated_db_url)
     try:
         with eng.begin() as conn:
@@ -65,6 +77,8 @@ def seeded(migrated_db_url, sandbox):
                                  .order_by(t.wb_integration_accounts.c.id).limit(1)).scalar()
             _order(conn, "wb", wb_id, "srid-1", "MC-1001")
             _order(conn, "wb", 99, "own-1", "MC-1002")  # imported, for the user's account 99
+            ms_id = conn.execute(sa.select(t.moysklad_integration_accounts.c.id)).scalar()
+            _stock(conn, "own", ms_id, "MC-1003")  # a sandbox MoySklad store's stock
             conn.execute(sa.insert(t.ingest_cursors).values(
                 account_kind="wb", account_id=wb_id, endpoint="orders", cursor_raw="x",
                 cursor_at=datetime(2026, 5, 14, tzinfo=UTC)))
@@ -102,6 +116,7 @@ def test_remove_takes_the_sandbox_out_and_keeps_the_users_rows(seeded):
     assert done.deleted["article"] == 11
     assert done.deleted["orders"] == 1  # the sandbox's WB order; the imported one stays
     assert done.deleted["ingest_cursors"] == 1
+    assert done.deleted["stock"] == 1  # MoySklad's store stock is channel 'own'
     assert done.deleted["planning_health"] == 1  # MC-1001's row, not USR-1's
     assert scalar(url, "SELECT count(*) FROM supplybrain.wb_integration_accounts") == 0
     assert scalar(url, "SELECT count(*) FROM supplybrain.moysklad_integration_accounts") == 0

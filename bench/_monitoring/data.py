@@ -120,11 +120,11 @@ CURRENT_TABLES = [
         FROM generate_series(1, {SKUS}) s"""),
     ("quarantine", """
         INSERT INTO supplybrain.quarantine (account_kind, account_id, endpoint, reason_code,
-                                            reason, record, quarantined_at)
+                                            reason, record, quarantined_at, record_digest)
         SELECT 'wb', 1 + i % 2, (ARRAY['orders', 'sales', 'stocks'])[1 + i % 3],
                (ARRAY['missing_field', 'wrong_type', 'bad_date'])[1 + i % 3],
                'field: invalid', jsonb_build_object('srid', 'q' || i),
-               :now - power(random(), 2) * interval '400 days'
+               :now - power(random(), 2) * interval '400 days', md5('q' || i)
         FROM generate_series(1, 3000) i"""),
     ("unmatched_items", """
         INSERT INTO supplybrain.unmatched_items (source, account_id, item_key, detail)

@@ -33,11 +33,13 @@ from supplybrain_pipelines.token_crypto import (
 from supplybrain_pipelines_tests.assets.test_ingest_e2e import (  # noqa: F401 (fixtures)
     business,
     ingest,
-    sandbox,
-    seeded_db,
 )
 from supplybrain_pipelines_tests.conftest import TEST_TOKEN_KEY
 from supplybrain_pipelines_tests.fixtures_db import SUPPLYBRAIN, cli_env, engine, fetch_all
+from supplybrain_pipelines_tests.fixtures_sandbox import (  # noqa: F401 (fixtures)
+    sandbox,
+    seeded_db,
+)
 
 # Fixed keys (generated once for these tests; never real ones).
 KEY_A = "lDhqiSWNIXzd_8DIbksFAdI_CC8kofCmqEJtEGnUlh4="

@@ -18,8 +18,6 @@ from supplybrain_pipelines.token_crypto import encrypt_token
 from supplybrain_pipelines_tests.assets.test_ingest_e2e import (  # noqa: F401 (fixtures)
     business,
     ingest,
-    sandbox,
-    seeded_db,
 )
 from supplybrain_pipelines_tests.fixtures_db import SUPPLYBRAIN, cli_env, fetch_all
 from supplybrain_pipelines_tests.monitoring.test_snapshot import snap

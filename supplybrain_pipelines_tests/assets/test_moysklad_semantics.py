@@ -28,10 +28,6 @@ from supplybrain_pipelines.sandbox.generator import generate_business
 from supplybrain_pipelines.sandbox.model import MS_PREFIX, Business, parse_ms_time
 from supplybrain_pipelines.sandbox.moysklad_api import MoySkladApi
 from supplybrain_pipelines.sandbox.moysklad_data import state_id
-from supplybrain_pipelines_tests.assets.test_ingest_e2e import (  # noqa: F401 (fixtures)
-    sandbox,
-    seeded_db,
-)
 from supplybrain_pipelines_tests.fixtures_db import url_text
 
 ASSETS = [moysklad_assortment, moysklad_customer_orders, orders_and_rollup]

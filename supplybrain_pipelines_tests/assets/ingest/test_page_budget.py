@@ -11,8 +11,6 @@ from supplybrain_pipelines_tests.assets.test_ingest_e2e import (  # noqa: F401 (
     business,
     counts,
     ingest,
-    sandbox,
-    seeded_db,
 )
 
 ACCOUNT = Account(kind="wb", id=1, name="probe", token="t", base_url="http://127.0.0.1:1")

@@ -14,7 +14,7 @@ from supplybrain_pipelines.assets.monitoring import MONITORING_ASSETS
 from supplybrain_pipelines.assets.planning import PLANNING_ASSETS
 from supplybrain_pipelines.assets.sources import SOURCE_ASSETS
 from supplybrain_pipelines.assets.unified import orders_and_rollup, stock
-from supplybrain_pipelines.maintenance import monitoring_retention
+from supplybrain_pipelines.maintenance import monitoring_retention, planning_retention
 
 observe_sources_job = dg.define_asset_job(
     name="observe_sources",
@@ -49,4 +49,5 @@ monitoring_job = dg.define_asset_job(
     "the alert rules and announce a status change.",
 )
 
-JOBS = [observe_sources_job, ingest_job, planning_job, monitoring_job, monitoring_retention]
+JOBS = [observe_sources_job, ingest_job, planning_job, monitoring_job, monitoring_retention,
+        planning_retention]

@@ -11,6 +11,7 @@ from supplybrain_pipelines.jobs import (
     monitoring_job,
     monitoring_retention,
     observe_sources_job,
+    planning_retention,
 )
 
 observe_sources_schedule = guarded_schedule(
@@ -59,4 +60,13 @@ retention_schedule = guarded_schedule(
     description="Daily at 03:40 UTC: prune monitoring history older than 400 days.",
 )
 
-SCHEDULES = [observe_sources_schedule, ingest_schedule, monitoring_schedule, retention_schedule]
+planning_retention_schedule = guarded_schedule(
+    name="planning_retention_daily",
+    job=planning_retention,
+    cron_schedule="42 3 * * *",
+    description="Daily at 03:42 UTC: delete planning runs (proposals, planning health) computed "
+    "more than 30 days ago; the newest run stays.",
+)
+
+SCHEDULES = [observe_sources_schedule, ingest_schedule, monitoring_schedule, retention_schedule,
+             planning_retention_schedule]

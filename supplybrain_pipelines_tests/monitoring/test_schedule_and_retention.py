@@ -1,4 +1,5 @@
-"""The 15-minute schedule at a fixed time, the missing-windows check and daily retention."""
+"""The 15-minute schedule at a fixed time, the missing-windows check and daily retention (of
+monitoring history and of planning runs)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from supplybrain_pipelines.assets.monitoring import monitoring_snapshot, no_miss
 from supplybrain_pipelines.db import tables as t
 from supplybrain_pipelines.freshness import with_freshness
 from supplybrain_pipelines.logic.monitoring.windows import floor_window
-from supplybrain_pipelines.maintenance import monitoring_retention
+from supplybrain_pipelines.maintenance import monitoring_retention, planning_retention
 from supplybrain_pipelines.resources.warehouse import PostgresWarehouse
 from supplybrain_pipelines.schedules import SCHEDULES, monitoring_schedule
-from supplybrain_pipelines_tests.fixtures_db import engine, url_text
+from supplybrain_pipelines_tests.fixtures_db import engine, execute, fetch_all, url_text
 
 TICK = datetime(2026, 11, 26, 6, 15, tzinfo=UTC)
 
@@ -102,3 +103,40 @@ def test_the_snapshot_warns_after_20_minutes_and_fails_after_35():
     policy = next(iter(snapshot.specs)).freshness_policy
     assert policy.warn_window.to_timedelta() == timedelta(minutes=20)
     assert policy.fail_window.to_timedelta() == timedelta(minutes=35)
+
+
+def add_planning_runs(url, ages_days: dict[str, int]) -> None:
+    """One proposal row and one planning-health row per run, computed ``age`` days ago."""
+    now = datetime.now(UTC)
+    rows = []
+    for run_id, age in ages_days.items():
+        at = now - timedelta(days=age)
+        rows.append(f"""
+            INSERT INTO supplybrain.planning_proposals (run_id, as_of, computed_at, sku_unit_id,
+                article_id, color_id, size_id, demand_rate, sigma_daily, on_hand,
+                on_order_within_lead, position, lead_time_days, target_coverage_days,
+                service_level, safety_stock, reorder_point, target_level, raw_quantity,
+                recommended_quantity, reason, cover_risk, limiting_constraint, explanation)
+            VALUES ('{run_id}', DATE '{at.date()}', '{at.isoformat()}', 1, 1, 1, 1, 1, 0, 0, 0,
+                    0, 70, 60, 0.9, 0, 0, 0, 0, 0, 'test', 'ok', 'none', '{{}}');
+            INSERT INTO supplybrain.planning_health (run_id, article_id, as_of, computed_at,
+                worst_cover_risk, sku_units, sku_units_to_produce, total_recommended,
+                dominant_constraint)
+            VALUES ('{run_id}', 1, DATE '{at.date()}', '{at.isoformat()}', 'ok', 1, 0, 0,
+                    'none');""")
+    execute(url, "\n".join(rows))
+
+
+def test_planning_retention_keeps_the_horizon_and_always_the_newest_run(migrated_db_url):
+    add_planning_runs(migrated_db_url, {"r-45": 45, "r-31": 31, "r-29": 29, "r-1": 1})
+    resources = {"warehouse": warehouse(migrated_db_url)}
+    result = planning_retention.execute_in_process(resources=resources)
+    assert result.success
+    runs = "SELECT run_id FROM supplybrain.{} ORDER BY computed_at"
+    assert fetch_all(migrated_db_url, runs.format("planning_proposals")) == [("r-29",), ("r-1",)]
+    assert fetch_all(migrated_db_url, runs.format("planning_health")) == [("r-29",), ("r-1",)]
+    # a horizon that every run is past: the newest run (r-1) still stays
+    planning_retention.execute_in_process(resources=resources, run_config={
+        "ops": {"prune_planning_history": {"config": {"horizon_days": 1}}}})
+    assert fetch_all(migrated_db_url, runs.format("planning_proposals")) == [("r-1",)]
+    assert fetch_all(migrated_db_url, runs.format("planning_health")) == [("r-1",)]

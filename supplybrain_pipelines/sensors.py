@@ -42,8 +42,8 @@ from supplybrain_pipelines.schedules import window_config
 BACKFILL_DAYS = 90
 #: Account kind -> its table and the ingestion assets of its sources.
 ACCOUNT_KINDS = {
-    "wb": (t.wb_integration_accounts, [wb_orders, wb_sales, wb_stocks]),
-    "moysklad": (t.moysklad_integration_accounts,
+    "wb": (t.ACCOUNT_TABLES["wb"], [wb_orders, wb_sales, wb_stocks]),
+    "moysklad": (t.ACCOUNT_TABLES["moysklad"],
                  [moysklad_assortment, moysklad_customer_orders, moysklad_stock]),
 }
 UNIFIED_KEYS = [*orders_and_rollup.keys, *stock.keys]

@@ -33,9 +33,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from supplybrain_pipelines.db import tables as t
 
-#: The account tables by account kind, as ``ingest_cursors.account_kind`` names them.
-ACCOUNT_TABLES = {"wb": t.wb_integration_accounts, "moysklad": t.moysklad_integration_accounts}
-
 #: Every table with an ``account_id`` column, and how it tells the account's kind: a column and
 #: that column's value for each kind it holds (``stock`` names MoySklad's stores channel
 #: ``own``), or no column for a table of one kind. A test fails when a table with an
@@ -141,7 +138,7 @@ def _delete(conn: Connection, table: sa.Table, where) -> int:
 
 def _remove_accounts(conn: Connection, removal: Removal) -> None:
     tables = _tables()
-    for kind, account_table in ACCOUNT_TABLES.items():
+    for kind, account_table in t.ACCOUNT_TABLES.items():
         ids = seeded(conn, account_table.name)
         if not ids:
             continue

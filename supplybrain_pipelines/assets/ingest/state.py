@@ -20,8 +20,6 @@ from supplybrain_pipelines.logic.tokens import jwt_expiry, strip_secrets
 from supplybrain_pipelines.resources.marketplace import Account, ApiError, ErrorClass
 from supplybrain_pipelines.token_crypto import TokenKeyError, configured_keys, decrypt_token
 
-ACCOUNT_TABLES = {"wb": t.wb_integration_accounts, "moysklad": t.moysklad_integration_accounts}
-
 
 def active_accounts(conn: Connection, kind: str, only: Iterable[int] | None = None,
                     skip: Callable[[str], None] | None = None) -> list[Account]:
@@ -30,7 +28,7 @@ def active_accounts(conn: Connection, kind: str, only: Iterable[int] | None = No
     Without any configured key: a ``TokenKeyError`` (one sentence, no token), and the run stops.
     An account whose token no configured key opens is left out with that sentence passed to
     ``skip`` (the run's logger), or, without ``skip``, the error is raised."""
-    table = ACCOUNT_TABLES[kind]
+    table = t.ACCOUNT_TABLES[kind]
     query = select(table.c.id, table.c.name, table.c.api_token_encrypted, table.c.base_url
                    ).where(table.c.is_active).order_by(table.c.id)
     if only is not None:
@@ -151,4 +149,4 @@ def record_health(conn: Connection, account: Account, endpoint: str,
     conn.execute(stmt.on_conflict_do_update(
         index_elements=["account_kind", "account_id", "endpoint"], set_=update))
     if error is not None and error.error_class is ErrorClass.UNAUTHORIZED:
-        suspend_if_due(conn, ACCOUNT_TABLES[account.kind], account, error)
+        suspend_if_due(conn, t.ACCOUNT_TABLES[account.kind], account, error)

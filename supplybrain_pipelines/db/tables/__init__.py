@@ -11,6 +11,7 @@ The Alembic migrations in ``db/migrations`` create these tables with explicit DD
 
 from supplybrain_pipelines.db.tables._meta import NAMING_CONVENTION, metadata
 from supplybrain_pipelines.db.tables.accounts import (
+    ACCOUNT_TABLES,
     monitoring_alert_rules,
     moysklad_integration_accounts,
     wb_integration_accounts,
@@ -81,6 +82,7 @@ from supplybrain_pipelines.db.tables.unified import (
 )
 
 __all__ = [
+    "ACCOUNT_TABLES",
     "SNAPSHOT_COUNTERS",
     "monitoring_alerts",
     "monitoring_notifications",

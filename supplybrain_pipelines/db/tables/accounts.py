@@ -66,6 +66,9 @@ for _table in (wb_integration_accounts, moysklad_integration_accounts):
     _table.append_constraint(sa.CheckConstraint("api_token_encrypted LIKE 'gAAAAA%'",
                                                 name="token_is_encrypted"))
 
+#: The account table of each account kind (the kind as ``ingest_cursors.account_kind`` names it).
+ACCOUNT_TABLES = {"wb": wb_integration_accounts, "moysklad": moysklad_integration_accounts}
+
 monitoring_alert_rules = sa.Table(
     "monitoring_alert_rules",
     metadata,
